@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`. Both set up everything they need.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The demo runs in debug mode on plain HTTP; production settings are described in the README.
+RUN_ENV := DJANGO_DEBUG=true HJ_PUBLIC_URL=http://$(HOST):$(PORT)
+PYTEST_ARGS ?=
+
+.PHONY: run test test-sqlite test-postgres lint bench install clean
+
+$(VENV)/.runtime: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.test: $(VENV)/.runtime requirements-test.txt
+	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+install: $(VENV)/.runtime
+
+run: $(VENV)/.runtime
+	$(RUN_ENV) $(PY) manage.py migrate --verbosity 0
+	$(RUN_ENV) $(PY) manage.py seed_demo 2>/dev/null
+	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+
+# The whole suite on SQLite, then again on a throwaway PostgreSQL cluster when pg_ctl exists
+# (required under CI=true).
+test: test-sqlite test-postgres
+
+test-sqlite: $(VENV)/.test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-postgres: $(VENV)/.test
+	$(PY) -m tests.pgcluster -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.test
+	$(VENV)/bin/ruff check .
+
+bench: $(VENV)/.test
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

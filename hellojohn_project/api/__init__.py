@@ -1,0 +1,1 @@
+"""Machinery every /v1 endpoint shares: the error envelope, parsing, paging, permissions."""

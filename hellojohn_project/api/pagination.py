@@ -1,0 +1,64 @@
+"""Keyset (cursor) pagination, spec section 5: `limit` 1 to 100 (default 20), an opaque `cursor`.
+
+Rows are ordered by (timestamp descending, id descending); a cursor holds the last row's pair, so it stays
+valid while rows are added or revoked (never OFFSET).
+"""
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Model, Q, QuerySet
+from rest_framework.request import Request
+
+from hellojohn_project.api.errors import InvalidParameter
+from hellojohn_project.api.params import int_param
+
+CURSOR_PREFIX = "cur_"
+DEFAULT_LIMIT, MAX_LIMIT = 20, 100
+
+
+def encode_cursor(timestamp: datetime, row_id: str) -> str:
+    raw = json.dumps([timestamp.isoformat(), row_id], separators=(",", ":")).encode()
+    return CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    invalid = InvalidParameter("Invalid 'cursor': pass back next_cursor as received.",
+                               fields={"cursor": ["Malformed cursor."]})
+    if not cursor.startswith(CURSOR_PREFIX) or len(cursor) > 200:
+        raise invalid
+    payload = cursor[len(CURSOR_PREFIX):]
+    try:
+        timestamp, row_id = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        parsed = datetime.fromisoformat(timestamp)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
+        raise invalid from exc
+    if not isinstance(row_id, str) or parsed.tzinfo is None:
+        raise invalid
+    return parsed, row_id
+
+
+def paginate(request: Request, queryset: QuerySet, *, time_field: str,
+             render: Callable[[Sequence[Model]], list[dict[str, Any]]]) -> dict[str, Any]:
+    """One page of `queryset` in (time_field desc, id desc) order: two queries, whatever the size."""
+    limit = int_param(request, "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    cursor = request.query_params.get("cursor")
+    total = queryset.count()
+    page_qs = queryset.order_by(f"-{time_field}", "-id")
+    if cursor is not None:
+        after_time, after_id = decode_cursor(cursor)
+        page_qs = page_qs.filter(
+            Q(**{f"{time_field}__lt": after_time}) | Q(**{time_field: after_time, "id__lt": after_id})
+        )
+    rows = list(page_qs[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(getattr(rows[-1], time_field), rows[-1].pk) if has_more else None
+    return {
+        "data": render(rows),
+        "pagination": {"total": total, "limit": limit, "has_more": has_more, "next_cursor": next_cursor},
+    }

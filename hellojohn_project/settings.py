@@ -1,0 +1,220 @@
+"""Settings for HelloJohn Sessions.
+
+Every value comes from the environment (django-environ), read once here at start-up; the README's
+"Configuration" table lists each variable with its default. Nothing else in the project reads
+os.environ.
+"""
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+from hellojohn_project import __version__
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
+    # Debug only: a fixed key is acceptable because nothing signed with it leaves the machine.
+    SECRET_KEY = "insecure-debug-only-key-do-not-use-in-production-0123456789"  # noqa: S105
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+# The service's public URL: the `iss` claim of access tokens and the base of links it prints.
+HJ_PUBLIC_URL = env.str("HJ_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+HJ_VERSION = __version__
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "tenants_app",
+    "sessions_app",
+]
+
+MIDDLEWARE = [
+    "hellojohn_project.api.middleware.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "hellojohn_project.api.middleware.ApiBodyLimitMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hellojohn_project.urls"
+WSGI_APPLICATION = "hellojohn_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+# SQLite in the project folder by default; PostgreSQL (psycopg 3) with DATABASE_URL=postgres://...
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATABASES["default"]["OPTIONS"] = {
+        # Writers queue on the lock instead of failing with "database is locked", and taking the
+        # write lock at BEGIN stops two sign-ins from both reading the old session count.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache (rate-limit counters) ----------------------------------------------------------------
+# In-process by default; with several app processes, point REDIS_URL at a shared Redis.
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- Passwords ----------------------------------------------------------------------------------
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# --- I18N, static -------------------------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if not DEBUG
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+# --- REST framework -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tenants_app.authentication.ApiKeyAuthentication",
+        "sessions_app.authentication.AccessTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["hellojohn_project.api.permissions.Denied"],
+    "DEFAULT_PARSER_CLASSES": ["hellojohn_project.api.parsers.StrictJSONParser"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "hellojohn_project.api.errors.envelope_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_RATES": {
+        "sign_in_perip": env.str("HJ_RATE_SIGN_IN_PER_IP", default="60/min"),
+        "sign_in_peremail": env.str("HJ_RATE_SIGN_IN_PER_EMAIL", default="10/min"),
+        "sign_up_perip": env.str("HJ_RATE_SIGN_UP_PER_IP", default="20/min"),
+        "sign_up_perkey": env.str("HJ_RATE_SIGN_UP_PER_KEY", default="600/min"),
+        "refresh_perip": env.str("HJ_RATE_REFRESH_PER_IP", default="300/min"),
+        "refresh_perkey": env.str("HJ_RATE_REFRESH_PER_KEY", default="6000/min"),
+        "web_sign_in": env.str("HJ_RATE_WEB_SIGN_IN", default="10/min"),
+    },
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "HelloJohn Sessions API",
+    "DESCRIPTION": "Multi-tenant, multi-device sessions: sign-in, tokens, listing and revocation.",
+    "VERSION": __version__,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- HelloJohn session rules ----------------------------------------------------------------------
+# Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the client is REMOTE_ADDR, always.
+HJ_TRUSTED_PROXIES = env.list("HJ_TRUSTED_PROXIES", default=[])
+# A CDN header carrying the client's country (e.g. CF-IPCountry), believed only from a trusted proxy.
+HJ_COUNTRY_HEADER = env.str("HJ_COUNTRY_HEADER", default="")
+# last_active_at is written at most this often per session (the contract allows up to 60 s of lag).
+HJ_ACTIVITY_WRITE_INTERVAL = timedelta(seconds=env.int("HJ_ACTIVITY_WRITE_INTERVAL", default=60))
+# API keys' last_used_at is written at most this often.
+HJ_KEY_USAGE_WRITE_INTERVAL = timedelta(seconds=60)
+# Revoked and expired sessions are deleted by `purge_sessions` after this many days.
+HJ_SESSION_RETENTION_DAYS = env.int("HJ_SESSION_RETENTION_DAYS", default=30)
+# Largest accepted /v1 request body; larger ones answer 413 payload_too_large.
+HJ_MAX_BODY_BYTES = env.int("HJ_MAX_BODY_BYTES", default=64 * 1024)
+
+# --- Security (Django's deployment checklist) ---------------------------------------------------
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).
+HJ_BEHIND_TLS_PROXY = env.bool("HJ_BEHIND_TLS_PROXY", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HJ_BEHIND_TLS_PROXY else None
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = not DEBUG
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = not DEBUG
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+if not DEBUG:
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Logging: JSON lines on stderr, the audit trail included ------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "hellojohn_project.logging.JsonFormatter"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json"}},
+    "root": {"handlers": ["stderr"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django.server": {"level": "INFO"},
+        "hellojohn.audit": {"level": "INFO"},
+    },
+}
+
+REST_FRAMEWORK["DATETIME_FORMAT"] = "%Y-%m-%dT%H:%M:%SZ"  # RFC 3339, UTC, second precision

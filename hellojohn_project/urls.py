@@ -1,0 +1,26 @@
+"""Root URLs: the /v1 API, the JWK Set, the API reference, the end-user pages and the admin."""
+
+from django.contrib import admin
+from django.http import HttpRequest, JsonResponse
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.permissions import AllowAny
+
+from sessions_app.api.jwks_views import JwksView
+
+# The schema and its reference page are public documentation.
+PUBLIC = {"authentication_classes": [], "permission_classes": [AllowAny]}
+
+
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+urlpatterns = [
+    path("v1/", include(("sessions_app.api.urls", "v1"))),
+    path("v1/openapi.json", SpectacularAPIView.as_view(**PUBLIC), name="openapi-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema", **PUBLIC), name="api-docs"),
+    path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

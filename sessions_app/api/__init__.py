@@ -1,0 +1,1 @@
+"""The /v1 REST face: thin viewsets that parse, authorize, call a service and render."""

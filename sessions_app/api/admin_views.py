@@ -1,0 +1,83 @@
+"""/v1/admin/config and /v1/users: a tenant's backend (secret key) managing rules and users."""
+
+from django.db.models import QuerySet
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import ViewSet
+
+from hellojohn_project.api.errors import api_error_from
+from hellojohn_project.api.pagination import paginate
+from hellojohn_project.api.permissions import SecretKey
+from hellojohn_project.api.principal import Principal
+from sessions_app import services
+from sessions_app.api.auth_views import validated
+from sessions_app.api.serializers import ConfigOut, ConfigPatchIn, UserCreateIn, UserOut, UserPageOut, UserPatchIn
+from tenants_app.exceptions import UserNotFound
+from tenants_app.ids import is_valid_id
+from tenants_app.models import TenantConfig, User
+from tenants_app.services import update_tenant_config
+
+
+class ConfigViewSet(ViewSet):
+    permission_classes = [SecretKey]
+
+    @extend_schema(responses={200: ConfigOut}, tags=["admin"])
+    def retrieve(self, request: Request) -> Response:
+        config, _ = TenantConfig.objects.get_or_create(tenant=request.user.tenant)
+        return Response(ConfigOut(config).data)
+
+    @extend_schema(request=ConfigPatchIn, responses={200: ConfigOut}, tags=["admin"])
+    def partial_update(self, request: Request) -> Response:
+        changes = validated(ConfigPatchIn, request)
+        config = update_tenant_config(tenant=request.user.tenant, changes=changes)
+        return Response(ConfigOut(config).data)
+
+
+class UserViewSet(ViewSet):
+    permission_classes = [SecretKey]
+
+    @extend_schema(request=UserCreateIn, responses={201: UserOut}, tags=["users"])
+    def create(self, request: Request) -> Response:
+        data = validated(UserCreateIn, request)
+        user = services.create_user(tenant=request.user.tenant, email=data["email"],
+                                    password=data.get("password"), name=data["name"])
+        return Response(UserOut(user).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("email", OpenApiTypes.STR, description="Exact email, case-insensitive."),
+            OpenApiParameter("limit", OpenApiTypes.INT), OpenApiParameter("cursor", OpenApiTypes.STR),
+        ],
+        responses={200: UserPageOut}, tags=["users"],
+    )
+    def list(self, request: Request) -> Response:
+        users: QuerySet[User] = User.objects.filter(tenant=request.user.tenant)
+        email = request.query_params.get("email")
+        if email is not None:
+            users = users.filter(email=email.strip().lower())
+        return Response(paginate(request, users, time_field="created_at",
+                                 render=lambda rows: UserOut(rows, many=True).data))
+
+    @extend_schema(responses={200: UserOut}, tags=["users"])
+    def retrieve(self, request: Request, pk: str) -> Response:
+        return Response(UserOut(self._get(request, pk)).data)
+
+    @extend_schema(request=UserPatchIn, responses={200: UserOut}, tags=["users"])
+    def partial_update(self, request: Request, pk: str) -> Response:
+        user = self._get(request, pk)
+        data = validated(UserPatchIn, request)
+        principal: Principal = request.user
+        services.update_user(user=user, actor=services.Actor(principal.actor), name=data.get("name"),
+                             status=data.get("status"), password=data.get("password"))
+        return Response(UserOut(user).data)
+
+    def _get(self, request: Request, pk: str) -> User:
+        user = None
+        if is_valid_id(pk, "usr"):
+            user = User.objects.select_related("tenant__config").filter(pk=pk, tenant=request.user.tenant).first()
+        if user is None:
+            raise api_error_from(UserNotFound(f"No user {pk[:40]} in this tenant."))
+        return user

@@ -1,0 +1,21 @@
+"""GET /.well-known/jwks.json: the public keys that verify access tokens."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from sessions_app.tokens import public_jwks
+
+
+class JwksView(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses={200: dict}, tags=["keys"], auth=[])
+    def get(self, request: Request) -> Response:
+        response = Response(public_jwks())
+        # Verifiers may cache the set briefly; a new key appears long before it signs anything they see.
+        response["Cache-Control"] = "public, max-age=300"
+        return response

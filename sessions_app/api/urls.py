@@ -1,0 +1,22 @@
+from django.urls import path
+
+from sessions_app.api import admin_views, auth_views, session_views
+
+sessions = session_views.SessionViewSet
+users = admin_views.UserViewSet
+
+urlpatterns = [
+    path("auth/sign-up", auth_views.SignUpView.as_view(), name="sign-up"),
+    path("auth/sign-in", auth_views.SignInView.as_view(), name="sign-in"),
+    path("auth/token/refresh", auth_views.RefreshView.as_view(), name="token-refresh"),
+    path("auth/sign-out", auth_views.SignOutView.as_view(), name="sign-out"),
+    path("auth/me", auth_views.MeView.as_view(), name="me"),
+    path("auth/password", auth_views.PasswordChangeView.as_view(), name="password"),
+    path("sessions", sessions.as_view({"get": "list", "delete": "revoke_all"}), name="sessions"),
+    path("sessions/verify", session_views.VerifyViewSet.as_view({"post": "create"}), name="sessions-verify"),
+    path("sessions/<str:pk>", sessions.as_view({"get": "retrieve", "delete": "destroy"}), name="session"),
+    path("admin/config", admin_views.ConfigViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
+         name="config"),
+    path("users", users.as_view({"get": "list", "post": "create"}), name="users"),
+    path("users/<str:pk>", users.as_view({"get": "retrieve", "patch": "partial_update"}), name="user"),
+]

@@ -1,0 +1,146 @@
+"""Device sessions, their refresh tokens and the keys that sign access tokens."""
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from tenants_app.ids import ID_LENGTH, new_id
+from tenants_app.models import Tenant, User
+
+
+def new_session_id() -> str:
+    return new_id("ses")
+
+
+def new_signing_key_id() -> str:
+    return new_id("key")
+
+
+class DeviceType(models.TextChoices):
+    DESKTOP = "desktop"
+    MOBILE = "mobile"
+    TABLET = "tablet"
+    BOT = "bot"
+    UNKNOWN = "unknown"
+
+
+class RevocationReason(models.TextChoices):
+    SIGNED_OUT = "signed_out"
+    REVOKED_BY_USER = "revoked_by_user"
+    REVOKED_BY_ADMIN = "revoked_by_admin"
+    SESSION_LIMIT = "session_limit"
+    REFRESH_TOKEN_REUSED = "refresh_token_reused"
+    PASSWORD_CHANGED = "password_changed"
+    USER_DISABLED = "user_disabled"
+
+
+class SessionStatus(models.TextChoices):
+    ACTIVE = "active"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+
+
+class Session(models.Model):
+    """One sign-in of one user on one device. Device metadata is captured once, at creation."""
+
+    id = models.CharField(primary_key=True, max_length=ID_LENGTH, default=new_session_id, editable=False)
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sessions")
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    user_agent = models.CharField(max_length=512, blank=True, default="")
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # The contract distinguishes "unknown" (null) from any value, so these strings are nullable.
+    country = models.CharField(max_length=2, null=True, blank=True)  # noqa: DJ001
+    device_type = models.CharField(max_length=16, choices=DeviceType.choices, default=DeviceType.UNKNOWN)
+    browser = models.CharField(max_length=64, blank=True, default="")
+    os = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField()
+    last_active_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(  # noqa: DJ001
+        max_length=32, choices=RevocationReason.choices, null=True, blank=True
+    )
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The operator who revoked it from the admin, if one did.",
+    )
+
+    class Meta:
+        ordering = ["-last_active_at", "-id"]
+        indexes = [
+            # A user's active sessions, newest activity first: the page, the API list, the limit.
+            models.Index(
+                fields=["user", "-last_active_at", "-id"], name="session_user_active",
+                condition=Q(revoked_at__isnull=True),
+            ),
+            # Every status of a user's sessions, and the tenant-wide list in keyset order.
+            models.Index(fields=["user", "-last_active_at", "-id"], name="session_user_recent"),
+            models.Index(fields=["tenant", "-last_active_at", "-id"], name="session_tenant_recent"),
+            # Dashboard and retention: recent sign-ins and revocations, and old rows to purge.
+            models.Index(fields=["created_at"], name="session_created"),
+            models.Index(fields=["revoked_at"], name="session_revoked"),
+            models.Index(fields=["expires_at"], name="session_expires"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                name="session_revoked_has_reason",
+                condition=Q(revoked_at__isnull=True, revoked_reason__isnull=True)
+                | Q(revoked_at__isnull=False, revoked_reason__isnull=False),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.id
+
+    def status_at(self, now: datetime, idle_timeout: int | None) -> SessionStatus:
+        if self.revoked_at is not None:
+            return SessionStatus.REVOKED
+        if self.expires_at <= now:
+            return SessionStatus.EXPIRED
+        if idle_timeout is not None and self.last_active_at <= now - timedelta(seconds=idle_timeout):
+            return SessionStatus.EXPIRED
+        return SessionStatus.ACTIVE
+
+    @property
+    def device_label(self) -> str:
+        """"Chrome 120 on macOS 10.15", or what is known of it."""
+        if self.browser and self.os:
+            return f"{self.browser} on {self.os}"
+        return self.browser or self.os or "Unknown device"
+
+
+class RefreshToken(models.Model):
+    """One issued refresh token. Rotation retires it; presenting a retired one is reuse (theft)."""
+
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens")
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    retired_at = models.DateTimeField(null=True, blank=True)
+    replaced_by = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replaces"
+    )
+
+    class Meta:
+        indexes = [models.Index(fields=["session"], name="refresh_token_session")]
+
+    def __str__(self) -> str:
+        return f"refresh token {self.pk} of {self.session_id}"
+
+
+class SigningKey(models.Model):
+    """An Ed25519 key pair for access tokens. The newest unretired key signs; every unretired key verifies."""
+
+    id = models.CharField(primary_key=True, max_length=ID_LENGTH, default=new_signing_key_id, editable=False)
+    private_key_pem = models.TextField(editable=False)
+    public_key_pem = models.TextField(editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.id

@@ -1,0 +1,146 @@
+"""Access tokens: EdDSA (Ed25519) JWTs, the keys that sign them and the JWK Set that publishes them."""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from jwt.algorithms import OKPAlgorithm
+from ulid import ULID
+
+from sessions_app.models import Session, SigningKey
+from tenants_app.models import ACCESS_TOKEN_TTL_RANGE
+
+ALGORITHM = "EdDSA"
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "session_id", "tenant_id", "iat", "exp", "jti")
+
+
+class InvalidAccessToken(Exception):
+    """Bad format, signature, algorithm, key or claims."""
+
+
+class ExpiredAccessToken(InvalidAccessToken):
+    """Well-formed and correctly signed, but past `exp`."""
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    token: str
+    expires_at: datetime
+
+
+# Public keys by kid. A key never changes once created, and a key is retired only after every
+# token it signed has expired (see rotate_signing_key), so a process may keep what it has loaded.
+_verification_keys: dict[str, Ed25519PublicKey] = {}
+
+
+def _create_signing_key() -> SigningKey:
+    private_key = Ed25519PrivateKey.generate()
+    return SigningKey.objects.create(
+        private_key_pem=private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ).decode(),
+        public_key_pem=private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ).decode(),
+    )
+
+
+def active_signing_key() -> SigningKey:
+    """The newest unretired key; the first one is created on demand."""
+    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at").first()
+    return key or _create_signing_key()
+
+
+@transaction.atomic
+def rotate_signing_key() -> tuple[SigningKey, list[str]]:
+    """Creates a new signing key and retires keys no unexpired token can still carry.
+
+    A key stops signing when a newer key appears; tokens it signed live at most the largest
+    access_token_ttl after that. Keys replaced longer ago than that are retired (dropped from the
+    JWK Set); younger ones keep verifying, so a rotation never breaks a token in flight.
+    """
+    now = timezone.now()
+    horizon = now - timedelta(seconds=ACCESS_TOKEN_TTL_RANGE[1])
+    keys = list(SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at"))
+    retired: list[str] = []
+    # keys[i] was replaced when keys[i - 1] was created.
+    for newer, older in pairwise(keys):
+        if newer.created_at <= horizon:
+            retired.append(older.id)
+    SigningKey.objects.filter(pk__in=retired).update(retired_at=now)
+    return _create_signing_key(), retired
+
+
+def issue_access_token(*, session: Session, ttl_seconds: int, now: datetime) -> AccessToken:
+    key = active_signing_key()
+    expires_at = now + timedelta(seconds=ttl_seconds)
+    claims = {
+        "iss": settings.HJ_PUBLIC_URL,
+        "aud": session.tenant_id,
+        "sub": session.user_id,
+        "session_id": session.id,
+        "tenant_id": session.tenant_id,
+        "iat": int(now.timestamp()),
+        "exp": int(expires_at.timestamp()),
+        "jti": str(ULID()),
+    }
+    token = jwt.encode(claims, key.private_key_pem, algorithm=ALGORITHM, headers={"kid": key.id, "typ": "JWT"})
+    return AccessToken(token=token, expires_at=expires_at.replace(microsecond=0))
+
+
+def _verification_key(kid: str) -> Ed25519PublicKey | None:
+    key = _verification_keys.get(kid)
+    if key is None:
+        row = SigningKey.objects.filter(pk=kid, retired_at__isnull=True).only("public_key_pem").first()
+        if row is None:
+            return None
+        key = serialization.load_pem_public_key(row.public_key_pem.encode())
+        _verification_keys[kid] = key
+    return key
+
+
+def decode_access_token(token: str) -> dict[str, Any]:
+    """Verified claims of `token`, or InvalidAccessToken / ExpiredAccessToken."""
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as exc:
+        raise InvalidAccessToken("malformed token") from exc
+    kid = header.get("kid")
+    if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+        raise InvalidAccessToken("wrong algorithm or no key id")
+    key = _verification_key(kid)
+    if key is None:
+        raise InvalidAccessToken("unknown key id")
+    try:
+        claims = jwt.decode(
+            token, key, algorithms=[ALGORITHM], issuer=settings.HJ_PUBLIC_URL,
+            options={"require": list(REQUIRED_CLAIMS), "verify_aud": False},
+        )
+    except jwt.ExpiredSignatureError as exc:
+        raise ExpiredAccessToken("token expired") from exc
+    except jwt.PyJWTError as exc:
+        raise InvalidAccessToken(str(exc)) from exc
+    if not all(isinstance(claims[name], str) for name in ("aud", "sub", "session_id", "tenant_id")):
+        raise InvalidAccessToken("claims of the wrong type")
+    # The audience is the tenant the token was issued for; it must agree with the tenant claim.
+    if claims["aud"] != claims["tenant_id"]:
+        raise InvalidAccessToken("audience does not match tenant")
+    return claims
+
+
+def public_jwks() -> dict[str, Any]:
+    """Every unretired public key as a JWK Set (RFC 7517), newest first."""
+    keys = []
+    for row in SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at"):
+        public_key = serialization.load_pem_public_key(row.public_key_pem.encode())
+        jwk = json.loads(OKPAlgorithm.to_jwk(public_key))
+        keys.append({**jwk, "kid": row.id, "alg": ALGORITHM, "use": "sig"})
+    return {"keys": keys}

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    name = "tenants_app"
+    verbose_name = "Tenants"
+    default_auto_field = "django.db.models.BigAutoField"

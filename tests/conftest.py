@@ -1,0 +1,110 @@
+"""Fixtures shared by the whole suite: tenants with real keys, end users, and HTTP clients."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+from tenants_app.models import Tenant
+from tenants_app.services import create_tenant
+from tests.factories import TEST_PASSWORD, UserFactory
+
+DESKTOP_CHROME = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
+                  "Chrome/120.0.0.0 Safari/537.36")
+IPHONE_SAFARI = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+                 "Version/17.1 Mobile/15E148 Safari/604.1")
+
+
+@dataclass
+class TenantKeys:
+    tenant: Tenant
+    secret_key: str
+    publishable_key: str
+
+    @property
+    def id(self) -> str:
+        return self.tenant.id
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    """Rate-limit counters live in the cache; each test starts with none."""
+    cache.clear()
+
+
+@pytest.fixture
+def make_tenant(db: None) -> Callable[..., TenantKeys]:
+    def make(name: str = "Acme", slug: str | None = None) -> TenantKeys:
+        created = create_tenant(name=name, slug=slug)
+        return TenantKeys(created.tenant, created.secret_key.plaintext, created.publishable_key.plaintext)
+
+    return make
+
+
+@pytest.fixture
+def tenant(make_tenant: Callable[..., TenantKeys]) -> TenantKeys:
+    return make_tenant("Acme", "acme")
+
+
+@pytest.fixture
+def other_tenant(make_tenant: Callable[..., TenantKeys]) -> TenantKeys:
+    return make_tenant("Globex", "globex")
+
+
+@pytest.fixture
+def user(tenant: TenantKeys) -> Any:
+    return UserFactory(tenant=tenant.tenant, email="alice@example.com")
+
+
+def client_with(credential: str | None, tenant_id: str | None, **extra: str) -> APIClient:
+    client = APIClient(**extra)
+    headers = {}
+    if credential is not None:
+        headers["HTTP_AUTHORIZATION"] = f"Bearer {credential}"
+    if tenant_id is not None:
+        headers["HTTP_X_TENANT_ID"] = tenant_id
+    client.credentials(**headers)
+    return client
+
+
+@pytest.fixture
+def admin_client(tenant: TenantKeys) -> APIClient:
+    """The tenant's backend: secret key."""
+    return client_with(tenant.secret_key, tenant.id)
+
+
+@pytest.fixture
+def public_client(tenant: TenantKeys) -> APIClient:
+    """A browser or app: publishable key."""
+    return client_with(tenant.publishable_key, tenant.id)
+
+
+@pytest.fixture
+def sign_in(tenant: TenantKeys) -> Callable[..., dict[str, Any]]:
+    """Signs `email` in through the API from a device; answers the response body."""
+
+    def do(email: str = "alice@example.com", password: str = TEST_PASSWORD, user_agent: str = DESKTOP_CHROME,
+           ip: str = "127.0.0.1", keys: TenantKeys | None = None) -> dict[str, Any]:
+        keys = keys or tenant
+        client = client_with(keys.publishable_key, keys.id, HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip)
+        response = client.post("/v1/auth/sign-in", {"email": email, "password": password}, format="json")
+        assert response.status_code == 200, response.content
+        return response.json()
+
+    return do
+
+
+def user_client(body: dict[str, Any]) -> APIClient:
+    """A client holding the access token of a sign-in answer."""
+    return client_with(body["session"]["access_token"], body["session"]["tenant_id"])
+
+
+def error_code(response: Any) -> str:
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["status"] == response.status_code
+    assert body["error"]["request_id"] == response["X-Request-ID"]
+    return body["error"]["code"]
