@@ -22,5 +22,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema", **PUBLIC), name="api-docs"),
     path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
     path("healthz", healthz, name="healthz"),
+    path("t/", include(("sessions_app.web.urls", "web"))),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,1 @@
+"""The server-rendered "Manage active sessions" face for a tenant's end users."""
