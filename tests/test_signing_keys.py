@@ -1,0 +1,45 @@
+"""Signing keys: created on demand, rotated without breaking tokens in flight, retired later (issue 3)."""
+
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from django.utils import timezone
+
+from sessions_app.models import SigningKey
+from tests.conftest import user_client
+
+pytestmark = pytest.mark.django_db
+
+
+def kid_of(token: str) -> str:
+    import jwt
+
+    return jwt.get_unverified_header(token)["kid"]
+
+
+def test_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key(tenant, user, sign_in, client):
+    before = sign_in()
+    old_kid = kid_of(before["session"]["access_token"])
+    call_command("rotate_signing_key")
+    after = sign_in()
+    new_kid = kid_of(after["session"]["access_token"])
+    assert new_kid != old_kid
+    assert user_client(before).get("/v1/auth/me").status_code == 200
+    assert user_client(after).get("/v1/auth/me").status_code == 200
+    kids = {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
+    assert kids == {old_kid, new_kid}
+
+
+def test_keys_replaced_longer_ago_than_the_longest_token_life_are_retired(tenant, user, sign_in, client):
+    sign_in()
+    first = SigningKey.objects.get()
+    call_command("rotate_signing_key")
+    second = SigningKey.objects.exclude(pk=first.pk).get()
+    with time_machine.travel(timezone.now() + timedelta(days=1, seconds=10), tick=False):
+        call_command("rotate_signing_key")
+        kids = {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
+    first.refresh_from_db()
+    assert first.retired_at is not None
+    assert second.id in kids and first.id not in kids
