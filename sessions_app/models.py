@@ -82,7 +82,18 @@ class Session(models.Model):
             models.Index(fields=["created_at"], name="session_created"),
             models.Index(fields=["revoked_at"], name="session_revoked"),
             models.Index(fields=["expires_at"], name="session_expires"),
+            # The admin's filters, each in its newest-first order, and its search by IP.
+            models.Index(fields=["tenant", "-created_at", "-id"], name="session_tenant_created"),
+            models.Index(fields=["country", "-created_at", "-id"], name="session_country_created"),
+            models.Index(fields=["device_type", "-created_at", "-id"], name="session_device_created"),
+            models.Index(
+                fields=["revoked_reason", "-created_at", "-id"], name="session_reason_created",
+                condition=Q(revoked_reason__isnull=False),
+            ),
+            models.Index(fields=["ip_address"], name="session_ip"),
         ]
+        # Operators may view sessions and, with this permission, revoke them; no one edits or deletes them.
+        permissions = [("revoke_session", "Can revoke sessions")]
         constraints = [
             models.CheckConstraint(
                 name="session_revoked_has_reason",
