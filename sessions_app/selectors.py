@@ -4,8 +4,9 @@ from datetime import datetime, timedelta
 
 from django.db.models import Q, QuerySet
 
-from sessions_app.models import Session, SessionStatus
-from tenants_app.models import TenantConfig, User
+from sessions_app.models import RefreshToken, Session, SessionStatus
+from tenants_app import secrets
+from tenants_app.models import Tenant, TenantConfig, User
 
 
 def active_q(*, now: datetime, idle_timeout: int | None) -> Q:
@@ -39,3 +40,28 @@ def active_sessions_for(user: User, *, now: datetime) -> QuerySet[Session]:
 def session_for_access_check(session_id: str) -> Session | None:
     """The session with its user, tenant and tenant config: everything a token check needs, one query."""
     return Session.objects.select_related("user", "tenant", "tenant__config").filter(pk=session_id).first()
+
+
+def session_for_refresh_token(*, tenant: Tenant, token: str) -> Session | None:
+    """The session whose unretired refresh token is `token`, within `tenant`; one query.
+
+    The web page's cookie carries this token. The session comes with its user, tenant and config,
+    and the user's tenant is the session's (same row), so the page's checks and its list of the
+    user's sessions need no further lookups.
+    """
+    record = (
+        RefreshToken.objects.select_related("session__user", "session__tenant__config")
+        .filter(token_hash=secrets.digest(token), session__tenant=tenant, retired_at__isnull=True)
+        .first()
+    )
+    # The indexed lookup matched on the hash; the constant-time comparison makes the final decision.
+    if record is None or not secrets.matches(token, record.token_hash):
+        return None
+    session = record.session
+    session.user.tenant = session.tenant
+    return session
+
+
+def session_of_user(*, user: User, session_id: str) -> Session | None:
+    """One of `user`'s sessions, whatever its status; None for anyone else's or an unknown id."""
+    return Session.objects.filter(pk=session_id, user=user, tenant_id=user.tenant_id).first()

@@ -1,0 +1,109 @@
+"""Who is looking at a page: the tenant from the URL and the signed-in session from the cookie.
+
+Each request looks the session up by its token's hash, checks it is still usable and records the
+activity (throttled by `services.touch`). It never rotates the token. A cookie that no longer opens
+a session sends the browser to sign-in with a short explanation, and the cookie is dropped.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app import services
+from sessions_app.exceptions import SessionExpired, SessionRevoked
+from sessions_app.models import RevocationReason, Session
+from sessions_app.selectors import session_for_refresh_token
+from sessions_app.web.cookie import forget_token, token_from
+from tenants_app.models import Tenant, User
+from tenants_app.selectors import active_tenant_by_slug
+
+# Why a browser was sent back to sign-in, in words for the person in front of it.
+ENDED_BECAUSE = {
+    RevocationReason.SIGNED_OUT: "You signed out on this device.",
+    RevocationReason.REVOKED_BY_USER: "This device was signed out from another of your devices.",
+    RevocationReason.REVOKED_BY_ADMIN: "An administrator signed this device out.",
+    RevocationReason.SESSION_LIMIT: "You signed in on too many devices, so this one was signed out.",
+    RevocationReason.REFRESH_TOKEN_REUSED: "This device was signed out to protect your account.",
+    RevocationReason.PASSWORD_CHANGED: "Your password was changed, so this device was signed out.",
+    RevocationReason.USER_DISABLED: "This account is no longer active.",
+}
+EXPIRED = "Your session on this device has expired. Please sign in again."
+UNKNOWN = "Please sign in again to manage your sessions."
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """The signed-in person on a tenant's page, and the session this browser holds."""
+
+    tenant: Tenant
+    session: Session
+    now: datetime
+
+    @property
+    def user(self) -> User:
+        return self.session.user
+
+
+def tenant_or_404(slug: str) -> Tenant:
+    tenant = active_tenant_by_slug(slug)
+    if tenant is None:
+        raise Http404("No such tenant.")
+    return tenant
+
+
+def sign_in_url(tenant: Tenant, *, next_url: str | None = None) -> str:
+    url = reverse("web:sign-in", kwargs={"slug": tenant.slug})
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def visitor_or_reason(request: HttpRequest, tenant: Tenant) -> Visitor | str | None:
+    """The visitor; else why the cookie no longer works (a sentence), or None without a cookie."""
+    token = token_from(request)
+    if token is None:
+        return None
+    # A cookie of another tenant (one browser, two tenants' pages) finds nothing here, by design.
+    session = session_for_refresh_token(tenant=tenant, token=token)
+    if session is None:
+        return UNKNOWN
+    now = timezone.now()
+    try:
+        services.ensure_active(session, now=now)
+    except SessionRevoked:
+        return ENDED_BECAUSE.get(session.revoked_reason, UNKNOWN)
+    except SessionExpired:
+        return EXPIRED
+    services.touch(session, now=now)
+    return Visitor(tenant=tenant, session=session, now=now)
+
+
+def back_to_sign_in(request: HttpRequest, tenant: Tenant, reason: str | None, *,
+                    next_url: str | None = None, level: int = messages.WARNING) -> HttpResponse:
+    if reason:
+        messages.add_message(request, level, reason)
+    response = HttpResponseRedirect(sign_in_url(tenant, next_url=next_url))
+    forget_token(response)
+    return response
+
+
+def signed_in_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Runs `view(request, visitor, **kwargs)` for a signed-in visitor of the URL's tenant."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, slug: str, **kwargs: Any) -> HttpResponse:
+        tenant = tenant_or_404(slug)
+        found = visitor_or_reason(request, tenant)
+        if not isinstance(found, Visitor):
+            # After a POST there is no page to come back to; after a GET, come back to it.
+            next_url = request.get_full_path() if request.method == "GET" else None
+            return back_to_sign_in(request, tenant, found, next_url=next_url)
+        return view(request, found, **kwargs)
+
+    return wrapped

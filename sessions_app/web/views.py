@@ -1,0 +1,147 @@
+"""The end-user pages of a tenant: sign in, see every signed-in device, and sign any of them out.
+
+Thin: each view parses, authorizes through the cookie guard, calls a service and renders. Every
+sign-out goes through `services.revoke_sessions`, the one revocation path the API uses as well.
+"""
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sessions_app import services
+from sessions_app.device import device_from_request
+from sessions_app.models import RevocationReason, Session
+from sessions_app.selectors import active_sessions_for, session_of_user
+from sessions_app.web.cookie import store_token
+from sessions_app.web.forms import SignInForm
+from sessions_app.web.guard import Visitor, back_to_sign_in, signed_in_page, tenant_or_404, visitor_or_reason
+from sessions_app.web.presenters import rows_for
+from sessions_app.web.security import page_headers
+from sessions_app.web.throttle import sign_in_retry_after
+from tenants_app.exceptions import AccountDisabled, InvalidCredentials, InvalidEmail
+from tenants_app.ids import is_valid_id
+from tenants_app.models import Tenant
+
+SIGN_IN_FAILED = "The email or password is incorrect, or this account cannot sign in."
+SIGN_IN_THROTTLED = "Too many sign-in attempts. Wait a minute, then try again."
+
+
+def _sessions_url(tenant: Tenant) -> str:
+    return reverse("web:sessions", kwargs={"slug": tenant.slug})
+
+
+def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
+    """A same-site path to return to after sign-in; anything that could leave the site is dropped."""
+    if candidate and url_has_allowed_host_and_scheme(candidate, allowed_hosts={request.get_host()},
+                                                     require_https=request.is_secure()):
+        return candidate
+    return None
+
+
+@page_headers
+@require_http_methods(["GET", "POST"])
+def sign_in(request: HttpRequest, slug: str) -> HttpResponse:
+    tenant = tenant_or_404(slug)
+    next_url = _safe_next(request, request.POST.get("next") if request.method == "POST" else request.GET.get("next"))
+    if request.method == "GET":
+        if isinstance(visitor_or_reason(request, tenant), Visitor):
+            return HttpResponseRedirect(next_url or _sessions_url(tenant))
+        return _sign_in_page(request, tenant, SignInForm(), next_url)
+
+    form = SignInForm(request.POST)
+    if not form.is_valid():
+        return _sign_in_page(request, tenant, form, next_url, status=400)
+    email, password = form.cleaned_data["email"], form.cleaned_data["password"]
+    retry_after = sign_in_retry_after(request, tenant=tenant, email=email)
+    if retry_after is not None:
+        response = _sign_in_page(request, tenant, form, next_url, error=SIGN_IN_THROTTLED, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
+    try:
+        signed_in = services.sign_in(tenant=tenant, email=email, password=password,
+                                     device=device_from_request(request))
+    except (InvalidCredentials, AccountDisabled, InvalidEmail):
+        return _sign_in_page(request, tenant, form, next_url, error=SIGN_IN_FAILED, status=400)
+    response = HttpResponseRedirect(next_url or _sessions_url(tenant))
+    store_token(response, token=signed_in.issued.refresh_token, expires_at=signed_in.issued.refresh_token_expires_at)
+    return response
+
+
+def _sign_in_page(request: HttpRequest, tenant: Tenant, form: SignInForm, next_url: str | None, *,
+                  error: str | None = None, status: int = 200) -> HttpResponse:
+    if error is not None:
+        form.data = form.data.copy()
+        form.data["password"] = ""  # never echo a password back, right or wrong
+    return render(request, "web/sign_in.html", {"tenant": tenant, "form": form, "next": next_url, "error": error},
+                  status=status)
+
+
+@page_headers
+@require_GET
+@signed_in_page
+def session_list(request: HttpRequest, visitor: Visitor) -> HttpResponse:
+    sessions = list(active_sessions_for(visitor.user, now=visitor.now))
+    rows = rows_for(sessions, current=visitor.session, now=visitor.now)
+    # The current session is always shown, first: the page is being looked at on it.
+    rows.sort(key=lambda row: not row.is_current)
+    return render(request, "web/sessions.html", {
+        "tenant": visitor.tenant, "user": visitor.user, "rows": rows,
+        "others": sum(1 for row in rows if not row.is_current),
+    })
+
+
+@page_headers
+@require_POST
+@signed_in_page
+def sign_out(request: HttpRequest, visitor: Visitor) -> HttpResponse:
+    """This browser's own session ends."""
+    return _sign_out_here(request, visitor)
+
+
+@page_headers
+@require_POST
+@signed_in_page
+def sign_out_session(request: HttpRequest, visitor: Visitor, session_id: str) -> HttpResponse:
+    """One of the visitor's sessions ends. Anyone else's id answers 404 and changes nothing."""
+    session = session_of_user(user=visitor.user, session_id=session_id) if is_valid_id(session_id, "ses") else None
+    if session is None:
+        raise Http404("No such session.")
+    if session.pk == visitor.session.pk:
+        return _sign_out_here(request, visitor)
+    if _revoke_one(visitor, session, RevocationReason.REVOKED_BY_USER):
+        messages.success(request, f"Signed out of {session.device_label}.")
+    else:
+        messages.info(request, f"{session.device_label} was already signed out.")
+    return HttpResponseRedirect(_sessions_url(visitor.tenant))
+
+
+@page_headers
+@require_POST
+@signed_in_page
+def sign_out_others(request: HttpRequest, visitor: Visitor) -> HttpResponse:
+    revoked = services.revoke_user_sessions(user=visitor.user, reason=RevocationReason.REVOKED_BY_USER,
+                                            actor=_actor(visitor), keep=visitor.session)
+    if revoked:
+        count = len(revoked)
+        messages.success(request, f"Signed out of {count} other device{'s' if count != 1 else ''}.")
+    else:
+        messages.info(request, "No other devices were signed in.")
+    return HttpResponseRedirect(_sessions_url(visitor.tenant))
+
+
+def _sign_out_here(request: HttpRequest, visitor: Visitor) -> HttpResponse:
+    _revoke_one(visitor, visitor.session, RevocationReason.SIGNED_OUT)
+    return back_to_sign_in(request, visitor.tenant, "You signed out.", level=messages.SUCCESS)
+
+
+def _actor(visitor: Visitor) -> services.Actor:
+    return services.Actor(f"user:{visitor.user.id}")
+
+
+def _revoke_one(visitor: Visitor, session: Session, reason: RevocationReason) -> bool:
+    return bool(services.revoke_sessions(sessions=Session.objects.filter(pk=session.pk), reason=reason,
+                                         actor=_actor(visitor), now=visitor.now))
+
