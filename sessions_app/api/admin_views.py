@@ -62,12 +62,12 @@ class UserViewSet(ViewSet):
                                  render=lambda rows: UserOut(rows, many=True).data))
 
     @extend_schema(responses={200: UserOut}, tags=["users"])
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(UserOut(self._get(request, pk)).data)
+    def retrieve(self, request: Request, id: str) -> Response:
+        return Response(UserOut(self._get(request, id)).data)
 
     @extend_schema(request=UserPatchIn, responses={200: UserOut}, tags=["users"])
-    def partial_update(self, request: Request, pk: str) -> Response:
-        user = self._get(request, pk)
+    def partial_update(self, request: Request, id: str) -> Response:
+        user = self._get(request, id)
         data = validated(UserPatchIn, request)
         principal: Principal = request.user
         services.update_user(user=user, actor=services.Actor(principal.actor), name=data.get("name"),

@@ -95,13 +95,13 @@ class SessionViewSet(ViewSet):
         return Response(page)
 
     @extend_schema(responses={200: SessionWithCurrentOut}, tags=["sessions"])
-    def retrieve(self, request: Request, pk: str) -> Response:
-        return Response(SessionOut(self._get(request, pk), context=session_context(request.user)).data)
+    def retrieve(self, request: Request, id: str) -> Response:
+        return Response(SessionOut(self._get(request, id), context=session_context(request.user)).data)
 
     @extend_schema(responses={204: None}, tags=["sessions"])
-    def destroy(self, request: Request, pk: str) -> Response:
+    def destroy(self, request: Request, id: str) -> Response:
         principal: Principal = request.user
-        session = self._get(request, pk)
+        session = self._get(request, id)
         if principal.kind == "secret":
             reason = RevocationReason.REVOKED_BY_ADMIN
         elif session.pk == principal.session.pk:
@@ -117,7 +117,7 @@ class SessionViewSet(ViewSet):
             OpenApiParameter("user_id", OpenApiTypes.STR, description="Required with a secret key."),
             OpenApiParameter("except_current", OpenApiTypes.BOOL, description="User: keep the calling session."),
         ],
-        responses={200: RevokedCountOut}, tags=["sessions"],
+        responses={200: RevokedCountOut}, tags=["sessions"], operation_id="v1_sessions_revoke_all",
     )
     def revoke_all(self, request: Request) -> Response:
         principal: Principal = request.user

@@ -14,9 +14,9 @@ urlpatterns = [
     path("auth/password", auth_views.PasswordChangeView.as_view(), name="password"),
     path("sessions", sessions.as_view({"get": "list", "delete": "revoke_all"}), name="sessions"),
     path("sessions/verify", session_views.VerifyViewSet.as_view({"post": "create"}), name="sessions-verify"),
-    path("sessions/<str:pk>", sessions.as_view({"get": "retrieve", "delete": "destroy"}), name="session"),
+    path("sessions/<str:id>", sessions.as_view({"get": "retrieve", "delete": "destroy"}), name="session"),
     path("admin/config", admin_views.ConfigViewSet.as_view({"get": "retrieve", "patch": "partial_update"}),
          name="config"),
     path("users", users.as_view({"get": "list", "post": "create"}), name="users"),
-    path("users/<str:pk>", users.as_view({"get": "retrieve", "patch": "partial_update"}), name="user"),
+    path("users/<str:id>", users.as_view({"get": "retrieve", "patch": "partial_update"}), name="user"),
 ]
