@@ -83,6 +83,21 @@ def create_tenant(*, name: str, slug: str | None = None, mode: str = ApiKey.Mode
     )
 
 
+TENANT_FIELDS = ("name", "slug", "status")
+
+
+def update_tenant(*, tenant: Tenant, changes: dict[str, Any]) -> Tenant:
+    """Applies already-validated changes to a tenant's name, slug or status."""
+    unknown = set(changes) - set(TENANT_FIELDS)
+    if unknown:
+        raise ValueError(f"Unknown tenant fields: {sorted(unknown)}")
+    for field, value in changes.items():
+        setattr(tenant, field, value)
+    if changes:
+        tenant.save(update_fields=list(changes))
+    return tenant
+
+
 def update_tenant_config(*, tenant: Tenant, changes: dict[str, Any]) -> TenantConfig:
     """Applies already-validated changes. The database's check constraints are the last word on bounds."""
     unknown = set(changes) - set(CONFIG_FIELDS)
