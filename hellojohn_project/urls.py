@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.http import HttpRequest, JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from sessions_app.api.jwks_views import JwksView
@@ -18,7 +18,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
 
 urlpatterns = [
     path("v1/", include(("sessions_app.api.urls", "v1"))),
-    path("v1/openapi.json", SpectacularAPIView.as_view(**PUBLIC), name="openapi-schema"),
+    # JSON whatever the Accept header says: the path promises it (the generic view answers YAML by default).
+    path("v1/openapi.json", SpectacularJSONAPIView.as_view(**PUBLIC), name="openapi-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="openapi-schema", **PUBLIC), name="api-docs"),
     path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
     path("healthz", healthz, name="healthz"),

@@ -6,3 +6,7 @@ class SessionsConfig(AppConfig):
     label = "sessions_app"
     verbose_name = "Device sessions"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Registers the OpenAPI security schemes of the /v1 credentials with drf-spectacular.
+        from hellojohn_project.api import schema  # noqa: F401

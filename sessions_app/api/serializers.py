@@ -3,6 +3,7 @@
 from datetime import datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from hellojohn_project.api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField
@@ -63,7 +64,7 @@ class SessionOut(serializers.ModelSerializer):
 class SessionWithCurrentOut(SessionOut):
     """Schema only: the session as an end user sees it."""
 
-    current = serializers.BooleanField(help_text="Present only for end-user callers.")
+    current = serializers.BooleanField(required=False, help_text="Present only for end-user callers.")
 
     class Meta(SessionOut.Meta):
         fields = [*SessionOut.Meta.fields, "current"]
@@ -113,11 +114,15 @@ class PaginationOut(serializers.Serializer):
     next_cursor = serializers.CharField(allow_null=True)
 
 
+# One page object, not a list of them: drf-spectacular would wrap a `list` action's answer in an array.
+@extend_schema_serializer(many=False)
 class SessionPageOut(serializers.Serializer):
     data = SessionWithCurrentOut(many=True)
     pagination = PaginationOut()
 
 
+# One page object, not a list of them: drf-spectacular would wrap a `list` action's answer in an array.
+@extend_schema_serializer(many=False)
 class UserPageOut(serializers.Serializer):
     data = UserOut(many=True)
     pagination = PaginationOut()
