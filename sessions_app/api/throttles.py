@@ -5,6 +5,7 @@ The in-process cache counts per process; with several app processes set REDIS_UR
 one count (see the README).
 """
 
+import hashlib
 import math
 from typing import Any
 
@@ -68,7 +69,10 @@ class PerEmail(ContractThrottle):
         email = request.data.get("email") if isinstance(request.data, dict) else None
         if not isinstance(email, str):
             return None
-        return f"{_tenant_id(request)}:{email.strip().lower()[:254]}"
+        # Hashed: any string a client sends becomes a short, safe cache key (memcached refuses spaces,
+        # control characters and keys over 250 bytes), and addresses stay out of the cache.
+        digest = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+        return f"{_tenant_id(request)}:{digest}"
 
 
 def throttles(scope: str, *kinds: type[ContractThrottle]) -> list[type[ContractThrottle]]:
