@@ -117,8 +117,8 @@ def test_manage_check_is_clean(env: dict[str, str]) -> None:
     assert "System check identified no issues" in result.stdout
 
 
-def test_deploy_check_has_no_security_warnings_in_production() -> None:
+def test_deploy_check_reports_nothing_in_production() -> None:
     env = {"DJANGO_SECRET_KEY": "k3y-" + "a1B2c3D4e5" * 6, "ALLOWED_HOSTS": "sessions.example.com"}
-    result = manage("check", "--deploy", env=env)
-    assert result.returncode == 0, result.stderr
-    assert "security." not in result.stdout + result.stderr
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
