@@ -64,6 +64,7 @@ class SessionAdmin(admin.ModelAdmin):
     search_help_text = "A session id (ses_…), an IP address, or a user's email (exact, or its beginning)."
     ordering = ("-created_at", "-id")
     list_per_page = 100
+    list_max_show_all = 100  # "Show all" only when everything fits on one page anyway
     # Big-table settings: no second COUNT(*) of the unfiltered table, a capped count of the
     # filtered one, and no facet counts (one aggregate per filter choice).
     show_full_result_count = False

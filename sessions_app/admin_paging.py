@@ -20,6 +20,8 @@ class CappedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        counted = self.object_list.order_by()[: self.cap + 1].count()
-        self.capped = counted > self.cap
-        return min(counted, self.cap)
+        # A capped count must still mean "more than one page", or the admin would list every row.
+        cap = max(self.cap, self.per_page + 1)
+        counted = self.object_list.order_by()[: cap + 1].count()
+        self.capped = counted > cap
+        return min(counted, cap)
