@@ -122,11 +122,12 @@ def normalize_email(email: str) -> str:
     return email
 
 
-def _validated_password_hash(password: str, *, user: User) -> str:
+def _validated_password_hash(password: str, *, user: User, field: str = "password") -> str:
+    """`field` is the request field the password came in, so that the error's `fields` names it."""
     try:
         validate_password(password, user=user)
     except ValidationError as exc:
-        raise PasswordTooWeak(" ".join(exc.messages), fields={"password": list(exc.messages)}) from exc
+        raise PasswordTooWeak(" ".join(exc.messages), fields={field: list(exc.messages)}) from exc
     return make_password(password)
 
 
@@ -172,7 +173,7 @@ def change_password(*, session: Session, current_password: str, new_password: st
     if not check_password(current_password, user.password):
         raise InvalidCredentials("The current password is incorrect.")
     with transaction.atomic():
-        user.password = _validated_password_hash(new_password, user=user)
+        user.password = _validated_password_hash(new_password, user=user, field="new_password")
         user.save(update_fields=["password"])
         revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED,
                              actor=Actor(f"user:{user.id}"), keep=session)

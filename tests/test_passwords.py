@@ -2,13 +2,15 @@
 
 import subprocess
 import sys
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.hashers import check_password, identify_hasher
 from rest_framework.test import APIClient
 
 from tenants_app.models import User
-from tests.conftest import TenantKeys, error_code
+from tests.conftest import TenantKeys, error_code, user_client
+from tests.factories import TEST_PASSWORD
 
 PASSWORD = "a perfectly long passphrase"
 
@@ -63,3 +65,24 @@ def test_user_created_without_a_password_cannot_sign_in(admin_client: APIClient,
                                       format="json")
         assert response.status_code == 401
         assert error_code(response) == "invalid_credentials"
+
+
+def test_weak_passwords_answer_422_naming_the_request_field(admin_client: APIClient, public_client: APIClient,
+                                                            user: User, sign_in: Any) -> None:
+    before = User.objects.get(pk=user.pk).password
+    attempts = [
+        (public_client.post, "/v1/auth/sign-up", {"email": "erin@example.com", "password": "12345678901"}, "password"),
+        (admin_client.post, "/v1/users", {"email": "erin@example.com", "password": "short"}, "password"),
+        (admin_client.patch, f"/v1/users/{user.id}", {"password": "password123"}, "password"),
+        (user_client(sign_in()).post, "/v1/auth/password",
+         {"current_password": TEST_PASSWORD, "new_password": "alice@example.com"}, "new_password"),
+    ]
+    for send, path, body, field in attempts:
+        response = send(path, body, format="json")
+        assert response.status_code == 422, (path, response.content)
+        assert error_code(response) == "password_too_weak"
+        fields = response.json()["error"]["fields"]
+        assert list(fields) == [field], path
+        assert all(isinstance(message, str) and message for message in fields[field])
+    assert not User.objects.filter(email="erin@example.com").exists()
+    assert User.objects.get(pk=user.pk).password == before
