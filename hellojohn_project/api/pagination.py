@@ -7,8 +7,9 @@ valid while rows are added or revoked (never OFFSET).
 import base64
 import binascii
 import json
+import re
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db.models import Model, Q, QuerySet
@@ -18,6 +19,7 @@ from hellojohn_project.api.errors import InvalidParameter
 from hellojohn_project.api.params import int_param
 
 CURSOR_PREFIX = "cur_"
+_ROW_ID = re.compile(r"[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}")
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
@@ -35,9 +37,14 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         timestamp, row_id = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         parsed = datetime.fromisoformat(timestamp)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
+        if parsed.tzinfo is None:
+            raise invalid
+        # In UTC here, not in the database driver: 0001-01-01T00:00+05:00 has no UTC value (OverflowError).
+        parsed = parsed.astimezone(UTC)
+    except (ValueError, TypeError, OverflowError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
         raise invalid from exc
-    if not isinstance(row_id, str) or parsed.tzinfo is None:
+    # Row ids are public ids; anything else (a NUL byte, say, which PostgreSQL refuses) is no position.
+    if not isinstance(row_id, str) or _ROW_ID.fullmatch(row_id) is None:
         raise invalid
     return parsed, row_id
 
