@@ -40,7 +40,13 @@ test-postgres: $(VENV)/.test
 lint: $(VENV)/.test
 	$(VENV)/bin/ruff check .
 
-bench: $(VENV)/.test
+$(VENV)/.bench: $(VENV)/.test requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
+	touch $@
+
+# Every benchmark on SQLite, then on a throwaway PostgreSQL cluster with the load run; prints the
+# table and writes bench/results/latest.json (see the README's "Performance" section).
+bench: $(VENV)/.bench
 	$(PY) -m bench
 
 clean:

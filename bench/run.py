@@ -1,0 +1,105 @@
+"""One database's benchmarks, in this process: `python -m bench.run --out FILE [--quick] [--load]`.
+
+The database is whatever DATABASE_URL names (bench/__main__.py points it at a fresh SQLite file or
+at a throwaway PostgreSQL cluster); the schema is migrated here.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+
+import django
+
+SIZES = (10, 1_000, 10_000)
+FILL_ROWS, FILL_USERS = 1_000_000, 20_000
+
+
+def _log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def _create_postgres_database() -> None:
+    """The throwaway cluster has only `postgres`; the database DATABASE_URL names is made here."""
+    import environ
+    import psycopg
+
+    config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
+    if config["ENGINE"] != "django.db.backends.postgresql":
+        return
+    with psycopg.connect(host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"],
+                         password=config["PASSWORD"] or None, dbname="postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{config["NAME"]}"')
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run")
+    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--quick", action="store_true", help="few repetitions and a 100,000-row fill")
+    parser.add_argument("--load", action="store_true", help="also the gunicorn + locust load run (PostgreSQL)")
+    parser.add_argument("--load-users", type=int, default=20)
+    parser.add_argument("--load-seconds", type=int, default=60)
+    args = parser.parse_args(argv)
+    if "DATABASE_URL" in os.environ:
+        _create_postgres_database()
+    django.setup()
+
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench import credentials, hot_path, scale
+    from bench.fixtures import fill_sessions_table, make_tenant
+
+    vendor = connection.vendor
+    started = time.monotonic()
+    call_command("migrate", verbosity=0)
+    results: dict[str, Any] = {"database": vendor, "database_version": _version(connection)}
+
+    _log(f"{vendor}: 1. access-token check against the ceiling and simplejwt")
+    results["hot_path"] = hot_path.run(rounds=6 if args.quick else 12, batch=200 if args.quick else 500)
+
+    tenant = make_tenant("Bench scale")
+    _log(f"{vendor}: 2-3. listing and revoke-all at {', '.join(map(str, SIZES))} sessions")
+    results["listing"] = [scale.listing(tenant, n, repeat=10 if args.quick else 30) for n in SIZES]
+    results["revoke_all"] = [scale.revoke_all(tenant, n, repeat=2 if args.quick else 3) for n in SIZES]
+
+    _log(f"{vendor}: 4. refresh rotations and sign-ins (production Argon2)")
+    results["refresh"] = credentials.refresh(rotations=200 if args.quick else 1000)
+    results["sign_in"] = credentials.sign_in(sign_ins=5 if args.quick else 15)
+
+    if vendor == "postgresql":
+        rows = FILL_ROWS // 10 if args.quick else FILL_ROWS
+        _log(f"{vendor}: 2-3 again with {rows:,} sessions in the table")
+        fill_started = time.monotonic()
+        results["table_rows"] = fill_sessions_table(tenant=tenant.tenant, total=rows, users=FILL_USERS)
+        results["fill_seconds"] = round(time.monotonic() - fill_started, 1)
+        results["listing_large_table"] = [scale.listing(tenant, n, repeat=10 if args.quick else 30) for n in SIZES]
+        results["revoke_all_large_table"] = [scale.revoke_all(tenant, n, repeat=2 if args.quick else 3)
+                                             for n in SIZES]
+        if args.load:
+            from bench import load
+
+            _log(f"{vendor}: 5. load: gunicorn and locust, {args.load_users} users for {args.load_seconds} s")
+            results["load"] = load.run(users=args.load_users, seconds=args.load_seconds,
+                                       workdir=args.out.parent)
+
+    results["seconds"] = round(time.monotonic() - started, 1)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+def _version(connection: Any) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
+        return str(cursor.fetchone()[0]).split(" on ")[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
