@@ -8,6 +8,7 @@ never admin accounts; operators are Django's `auth.User`.
 """
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import admin, messages
@@ -21,6 +22,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from sessions_app import services as session_services
+from sessions_app.admin_filters import TENANT_PARAMETER
 from sessions_app.admin_selectors import active_session_counts, user_counts, users_matching_email
 from sessions_app.models import RevocationReason
 from sessions_app.operators import CHANGE_USERS, REVOKE_KEYS, REVOKE_SESSIONS, may, operator_actor
@@ -177,9 +179,9 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.display(description="sessions")
     def sessions_link(self, tenant: Tenant) -> str:
-        url = reverse("admin:sessions_app_session_changelist")
-        return format_html('<a href="{}?tenant__id__exact={}&status=active">Active sessions of {}</a>',
-                           url, tenant.pk, tenant.name)
+        query = urlencode({TENANT_PARAMETER: tenant.pk, "status": "active"})
+        url = f"{reverse('admin:sessions_app_session_changelist')}?{query}"
+        return format_html('<a href="{}">Active sessions of {}</a>', url, tenant.name)
 
 
 # --- API keys ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -317,3 +318,12 @@ def test_a_cap_below_one_page_still_pages(root, user, monkeypatch):
     response = client.get(CHANGELIST)
     assert "more than 101 sessions" in response.content.decode()
     assert len(response.context["cl"].result_list) == 100
+
+
+def test_revoke_button_needs_the_csrf_token(user):
+    _, operator = superuser_client("csrf-root")
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(operator)
+    session = SessionFactory(user=user)
+    assert client.post(revoke_url(session.pk)).status_code == 403
+    assert Session.objects.get(pk=session.pk).revoked_at is None
