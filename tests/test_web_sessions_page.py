@@ -218,3 +218,9 @@ def test_the_page_has_the_security_headers(user: User) -> None:
 
 def test_the_page_only_answers_get(user: User) -> None:
     assert signed_in().post("/t/acme/sessions").status_code == 405
+
+
+def test_the_tenants_root_leads_to_the_sessions_page(tenant: Any) -> None:
+    response = browser().get("/t/acme/")
+    assert (response.status_code, response["Location"]) == (302, "/t/acme/sessions")
+    assert browser().get("/t/nope/").status_code == 404

@@ -1,6 +1,6 @@
 """Response headers of the end-user pages that the global middleware does not already set.
 
-X-Frame-Options DENY and Referrer-Policy no-referrer come from settings for every response; the
+X-Frame-Options DENY and Referrer-Policy same-origin come from settings for every response; the
 pages add a strict Content-Security-Policy (no inline script or style, nothing from other origins)
 and forbid caching, since they show where a person is signed in.
 """

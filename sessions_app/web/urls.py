@@ -5,6 +5,7 @@ from django.urls import path
 from sessions_app.web import views
 
 urlpatterns = [
+    path("<slug:slug>/", views.tenant_home, name="home"),
     path("<slug:slug>/sign-in", views.sign_in, name="sign-in"),
     path("<slug:slug>/sessions", views.session_list, name="sessions"),
     path("<slug:slug>/sign-out", views.sign_out, name="sign-out"),

@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from sessions_app import services
 from sessions_app.device import device_from_request
@@ -27,6 +27,11 @@ from tenants_app.models import Tenant
 
 SIGN_IN_FAILED = "The email or password is incorrect, or this account cannot sign in."
 SIGN_IN_THROTTLED = "Too many sign-in attempts. Wait a minute, then try again."
+
+
+def tenant_home(request: HttpRequest, slug: str) -> HttpResponse:
+    """/t/<slug>/ has nothing of its own: the sessions page (which sends to sign-in when needed)."""
+    return HttpResponseRedirect(_sessions_url(tenant_or_404(slug)))
 
 
 def _sessions_url(tenant: Tenant) -> str:
@@ -80,7 +85,7 @@ def _sign_in_page(request: HttpRequest, tenant: Tenant, form: SignInForm, next_u
 
 
 @page_headers
-@require_GET
+@require_safe
 @signed_in_page
 def session_list(request: HttpRequest, visitor: Visitor) -> HttpResponse:
     sessions = list(active_sessions_for(visitor.user, now=visitor.now))
