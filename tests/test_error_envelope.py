@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from hellojohn_project import __version__
 from tenants_app.models import TenantConfig, User
-from tests.conftest import TenantKeys, client_with
+from tests.conftest import TenantKeys, client_with, error_code
 from tests.urls_crash import CRASH_MESSAGE
 
 REQUEST_ID = re.compile(r"^req_[0-7][0-9A-HJKMNP-TV-Z]{25}$")
@@ -262,3 +262,44 @@ def test_errors_outside_v1_keep_django_pages() -> None:
     response = APIClient().get("/no-such-page")
     assert response.status_code == 404
     assert response["Content-Type"].startswith("text/html")
+
+
+# --- Nothing a client sends reaches the database unchecked ------------------------------------------
+
+NUL_REQUESTS = [
+    ("get", "/v1/users?email=a%00b@example.com", None, "invalid_parameter"),
+    ("get", "/v1/users?cursor=cur_%00", None, "invalid_parameter"),
+    ("get", "/v1/sessions?user_id=usr_%00", None, "invalid_parameter"),
+    ("get", "/v1/sessions?status=%00", None, "invalid_parameter"),
+    ("get", "/v1/sessions?country=%00%00", None, "invalid_parameter"),
+    ("get", "/v1/users/usr_%00", None, "user_not_found"),
+    ("delete", "/v1/sessions/ses_%00", None, "session_not_found"),
+    ("post", "/v1/users", {"email": "a\x00b@example.com"}, "invalid_parameter"),
+    ("post", "/v1/sessions/verify", {"token": "ey\x00J"}, "invalid_parameter"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "code"), NUL_REQUESTS)
+def test_nul_characters_answer_4xx_never_500(tenant: TenantKeys, method: str, path: str,
+                                            body: dict[str, Any] | None, code: str) -> None:
+    """PostgreSQL refuses NUL in text; every input must be checked before it reaches a query."""
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tenant.secret_key}", HTTP_X_TENANT_ID=tenant.id)
+    response = getattr(client, method)(path, body, format="json") if body else getattr(client, method)(path)
+    assert response.status_code in (400, 404), response.content
+    assert error_code(response) == code
+
+
+@pytest.mark.parametrize(("credential", "tenant_header", "code"), [
+    ("sk_live_\x00" + "A" * 42, None, "invalid_api_key"),
+    ("ey\x00J.e30.sig", None, "invalid_token"),
+    (None, "tnt_\x00", "tenant_mismatch"),
+])
+def test_nul_characters_in_credentials_answer_the_contract_codes(tenant: TenantKeys, credential: str | None,
+                                                                 tenant_header: str | None, code: str) -> None:
+    client = APIClient(raise_request_exception=False)
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {credential or tenant.secret_key}",
+                       HTTP_X_TENANT_ID=tenant_header or tenant.id)
+    response = client.get("/v1/admin/config")
+    assert response.status_code in (401, 403)
+    assert error_code(response) == code

@@ -8,7 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
-from hellojohn_project.api.errors import api_error_from
+from hellojohn_project.api.errors import InvalidParameter, api_error_from
 from hellojohn_project.api.pagination import paginate
 from hellojohn_project.api.permissions import SecretKey
 from hellojohn_project.api.principal import Principal
@@ -57,6 +57,10 @@ class UserViewSet(ViewSet):
         users: QuerySet[User] = User.objects.filter(tenant=request.user.tenant)
         email = request.query_params.get("email")
         if email is not None:
+            # PostgreSQL refuses NUL in text (a 500 from the driver); no stored email can hold one anyway.
+            if "\x00" in email:
+                raise InvalidParameter("Invalid 'email': Must not contain NUL characters.",
+                                       fields={"email": ["Must not contain NUL characters."]})
             users = users.filter(email=email.strip().lower())
         return Response(paginate(request, users, time_field="created_at",
                                  render=lambda rows: UserOut(rows, many=True).data))
