@@ -16,6 +16,7 @@ from jwt.algorithms import OKPAlgorithm
 from ulid import ULID
 
 from sessions_app.models import Session, SigningKey
+from tenants_app.ids import is_valid_id
 from tenants_app.models import ACCESS_TOKEN_TTL_RANGE
 
 ALGORITHM = "EdDSA"
@@ -114,7 +115,9 @@ def decode_access_token(token: str) -> dict[str, Any]:
     except jwt.PyJWTError as exc:
         raise InvalidAccessToken("malformed token") from exc
     kid = header.get("kid")
-    if header.get("alg") != ALGORITHM or not isinstance(kid, str):
+    # The kid is read before any signature check, so it is only looked up when shaped like our key ids
+    # (a NUL byte in it would otherwise reach PostgreSQL as an error, not a refusal).
+    if header.get("alg") != ALGORITHM or not is_valid_id(kid, "key"):
         raise InvalidAccessToken("wrong algorithm or no key id")
     key = _verification_key(kid)
     if key is None:
