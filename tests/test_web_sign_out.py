@@ -165,3 +165,14 @@ def test_a_cookie_of_one_tenant_cannot_act_on_another(user: User, other_tenant: 
         assert response.status_code == 302 and response["Location"] == "/t/globex/sign-in"
         desktop.cookies[COOKIE] = response.cookies[COOKIE].value or desktop.cookies[COOKIE].value
     assert revocations() == before
+
+
+def test_refusals_are_pages_a_person_can_read(user: User) -> None:
+    desktop = signed_in(enforce_csrf_checks=True)
+    refused = desktop.post("/t/acme/sign-out")
+    assert refused.status_code == 403
+    assert "Please try again" in refused.content.decode() and "nothing was changed" in refused.content.decode()
+    missing = desktop.post("/t/acme/sessions/ses_01HZZZZZZZZZZZZZZZZZZZZZZZ/sign-out",
+                           {"csrfmiddlewaretoken": str(desktop.get("/t/acme/sessions").context["csrf_token"])})
+    assert missing.status_code == 404
+    assert "Page not found" in missing.content.decode()
