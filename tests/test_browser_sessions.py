@@ -161,3 +161,25 @@ def test_signing_out_this_device_from_the_header(open_device: Any, base_url: str
     session = Session.objects.get(user=user)
     assert session.revoked_reason == RevocationReason.SIGNED_OUT
     assert desktop.context.cookies() == [c for c in desktop.context.cookies() if c["name"] != "__Host-hj_session"]
+
+
+def test_a_keyboard_alone_can_sign_out_another_device(open_device: Any, base_url: str, user: Any) -> None:
+    desktop, iphone = open_device(DESKTOP), open_device(IPHONE)
+    sign_in(iphone, base_url)
+    sign_in(desktop, base_url)
+    desktop.reload()
+    summary = desktop.locator("li.session summary")
+    for _ in range(12):  # skip link, header sign-out, sign out of all others, then the row's button
+        desktop.keyboard.press("Tab")
+        if summary.evaluate("element => element === document.activeElement"):
+            break
+    else:
+        pytest.fail("the row's Sign out button is not reachable with Tab")
+    # A visible focus ring: the outline is drawn, not suppressed.
+    assert summary.evaluate("element => getComputedStyle(element).outlineStyle") == "solid"
+    desktop.keyboard.press("Enter")
+    desktop.keyboard.press("Tab")
+    expect(desktop.get_by_role("button", name="Sign out of Mobile Safari 17 on iOS 17.1")).to_be_focused()
+    desktop.keyboard.press("Enter")
+    expect(desktop.get_by_role("status")).to_have_text("Signed out of Mobile Safari 17 on iOS 17.1.")
+    assert Session.objects.get(user=user, device_type="mobile").revoked_reason == RevocationReason.REVOKED_BY_USER
