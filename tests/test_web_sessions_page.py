@@ -224,3 +224,13 @@ def test_the_tenants_root_leads_to_the_sessions_page(tenant: Any) -> None:
     response = browser().get("/t/acme/")
     assert (response.status_code, response["Location"]) == (302, "/t/acme/sessions")
     assert browser().get("/t/nope/").status_code == 404
+
+
+def test_a_cookie_whose_token_was_rotated_elsewhere_opens_nothing(user: User) -> None:
+    client = signed_in()
+    session = session_of(client)
+    services.refresh_session(tenant=user.tenant, refresh_token=client.cookies[COOKIE].value)
+    response = client.get("/t/acme/sessions")
+    assert response.status_code == 302 and response["Location"].startswith("/t/acme/sign-in")
+    session.refresh_from_db()
+    assert session.revoked_at is None  # the page does not judge reuse; the API's refresh does

@@ -21,7 +21,7 @@ from sessions_app.web.guard import Visitor, back_to_sign_in, signed_in_page, ten
 from sessions_app.web.presenters import rows_for
 from sessions_app.web.security import page_headers
 from sessions_app.web.throttle import sign_in_retry_after
-from tenants_app.exceptions import AccountDisabled, InvalidCredentials, InvalidEmail
+from tenants_app.exceptions import AccountDisabled, InvalidCredentials
 from tenants_app.ids import is_valid_id
 from tenants_app.models import Tenant
 
@@ -29,6 +29,7 @@ SIGN_IN_FAILED = "The email or password is incorrect, or this account cannot sig
 SIGN_IN_THROTTLED = "Too many sign-in attempts. Wait a minute, then try again."
 
 
+@require_safe
 def tenant_home(request: HttpRequest, slug: str) -> HttpResponse:
     """/t/<slug>/ has nothing of its own: the sessions page (which sends to sign-in when needed)."""
     return HttpResponseRedirect(_sessions_url(tenant_or_404(slug)))
@@ -68,7 +69,7 @@ def sign_in(request: HttpRequest, slug: str) -> HttpResponse:
     try:
         signed_in = services.sign_in(tenant=tenant, email=email, password=password,
                                      device=device_from_request(request))
-    except (InvalidCredentials, AccountDisabled, InvalidEmail):
+    except (InvalidCredentials, AccountDisabled):
         return _sign_in_page(request, tenant, form, next_url, error=SIGN_IN_FAILED, status=400)
     response = HttpResponseRedirect(next_url or _sessions_url(tenant))
     store_token(response, token=signed_in.issued.refresh_token, expires_at=signed_in.issued.refresh_token_expires_at)
