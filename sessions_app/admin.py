@@ -9,6 +9,7 @@ import ipaddress
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -143,7 +144,7 @@ class SessionAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_revoke_permission(request):
             raise PermissionDenied
-        session = self.get_object(request, object_id)
+        session = self.get_object(request, unquote(object_id))
         if session is None:
             raise Http404("No such session.")
         revoked = services.revoke_sessions(sessions=Session.objects.filter(pk=session.pk),
@@ -152,12 +153,14 @@ class SessionAdmin(admin.ModelAdmin):
             self.message_user(request, f"Revoked session {session.pk}.", messages.SUCCESS)
         else:
             self.message_user(request, f"Session {session.pk} was already revoked.", messages.WARNING)
-        return HttpResponseRedirect(reverse("admin:sessions_app_session_change", args=[session.pk]))
+        return HttpResponseRedirect(reverse("admin:sessions_app_session_change", args=[quote(session.pk)]))
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        session = self.get_object(request, object_id)
+        # The admin's URLs carry ids quoted ("_" becomes "_5F"), as its own views expect.
+        session = self.get_object(request, unquote(object_id))
         revocable = session is not None and session.revoked_at is None and self.has_revoke_permission(request)
         context = {**(extra_context or {}), "show_revoke_button": revocable,
-                   "revoke_url": reverse("admin:sessions_app_session_revoke", args=[object_id]) if revocable else ""}
+                   "revoke_url": reverse("admin:sessions_app_session_revoke", args=[quote(session.pk)])
+                   if revocable else ""}
         return super().change_view(request, object_id, form_url, extra_context=context)

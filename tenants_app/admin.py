@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IS_POPUP_VAR
+from django.contrib.admin.utils import quote
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.forms import BaseInlineFormSet
@@ -152,7 +153,7 @@ class TenantAdmin(admin.ModelAdmin):
         if "_addanother" in request.POST or IS_POPUP_VAR in request.POST:
             return super().response_add(request, obj, post_url_continue)
         # Straight to the new tenant's page, where its rules can be edited.
-        return HttpResponseRedirect(reverse("admin:tenants_app_tenant_change", args=[obj.pk]))
+        return HttpResponseRedirect(reverse("admin:tenants_app_tenant_change", args=[quote(obj.pk)]))
 
     def get_changelist_instance(self, request: HttpRequest) -> ChangeList:
         """Counts for the page's tenants only: two GROUP BY queries, not two per row."""
@@ -304,7 +305,7 @@ class UserAdmin(admin.ModelAdmin):
             return "None"
         rows = format_html_join(
             "", '<tr><td><a href="{}">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>',
-            ((reverse("admin:sessions_app_session_change", args=[s.pk]), s.pk, s.device_label,
+            ((reverse("admin:sessions_app_session_change", args=[quote(s.pk)]), s.pk, s.device_label,
               s.get_device_type_display(), s.country or "—", s.ip_address or "—",
               s.last_active_at.strftime("%Y-%m-%d %H:%M UTC")) for s in sessions),
         )

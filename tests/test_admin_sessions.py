@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -23,11 +24,12 @@ pytestmark = pytest.mark.django_db
 
 
 def change_url(session_id: str) -> str:
-    return f"{CHANGELIST}{session_id}/change/"
+    # As the admin links it: ids quoted, "_" written "_5F".
+    return f"{CHANGELIST}{quote(session_id)}/change/"
 
 
 def revoke_url(session_id: str) -> str:
-    return f"{CHANGELIST}{session_id}/revoke/"
+    return f"{CHANGELIST}{quote(session_id)}/revoke/"
 
 
 def listed(client: Any, query: str = "") -> list[str]:
@@ -68,6 +70,8 @@ def test_changelist_shows_the_columns_newest_first(root, tenant, user):
 def test_detail_page_is_read_only_with_a_revoke_button(root, user):
     client, _ = root
     session = SessionFactory(user=user)
+    listing = client.get(CHANGELIST).content.decode()
+    assert f'href="{change_url(session.pk)}"' in listing  # the page the operator reaches from the list
     response = client.get(change_url(session.pk))
     assert response.status_code == 200
     html = response.content.decode()

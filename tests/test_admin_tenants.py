@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -56,7 +57,7 @@ def test_creating_a_tenant_creates_its_config_and_keys_shown_once(root):
     client, _ = root
     response = client.post(f"{TENANTS}add/", {"name": "Initech", "slug": ""}, follow=True)
     tenant = Tenant.objects.get(name="Initech")
-    assert response.redirect_chain == [(f"{TENANTS}{tenant.pk}/change/", 302)]
+    assert response.redirect_chain == [(f"{TENANTS}{quote(tenant.pk)}/change/", 302)]
     assert tenant.slug == "initech"
     config = TenantConfig.objects.get(tenant=tenant)
     assert (config.max_sessions_per_user, config.idle_timeout) == (None, None)

@@ -4,6 +4,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.admin.utils import quote
 from django.utils import timezone
 
 from sessions_app.models import RevocationReason, Session
@@ -59,6 +60,7 @@ def test_user_page_shows_only_active_sessions_read_only(root, user):
     assert response.status_code == 200
     html = response.content.decode()
     assert active.pk in html and "Chrome 120 on macOS 10.15" in html and "81.2.69.142" in html
+    assert f'href="/admin/sessions_app/session/{quote(active.pk)}/change/"' in html
     assert revoked.pk not in html and expired.pk not in html
     assert 'name="_save"' not in html
     assert user.password not in html
