@@ -4,8 +4,8 @@ Permissions, all Django model permissions:
 - view sessions, users, tenants, keys: `view_<model>`;
 - revoke sessions, and "sign out of all devices" on a user: `sessions_app.revoke_session`;
 - disable or enable a user: `tenants_app.change_user`;
-- edit a tenant and its config: `tenants_app.change_tenant`; issue a key: `add_apikey`; revoke a
-  key: `change_apikey`.
+- create or edit a tenant: `tenants_app.add_tenant` / `change_tenant`, its session rules
+  `change_tenantconfig`; issue a key: `add_apikey`; revoke a key: `change_apikey`.
 """
 
 from django.http import HttpRequest

@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 
 from sessions_app import services as session_services
 from sessions_app.admin_filters import TENANT_PARAMETER
+from sessions_app.admin_paging import CappedCountPaginator
 from sessions_app.admin_selectors import active_session_counts, user_counts, users_matching_email
 from sessions_app.models import RevocationReason
 from sessions_app.operators import CHANGE_USERS, REVOKE_KEYS, REVOKE_SESSIONS, may, operator_actor
@@ -269,7 +270,11 @@ class UserAdmin(admin.ModelAdmin):
     list_select_related = ("tenant",)
     search_fields = ("email",)  # shows the box; get_search_results uses the LOWER(email) index
     search_help_text = "An email, exact or its beginning."
+    # Users can be millions too: the same capped count as the sessions list, and no facet counts.
     show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_max_show_all = 100
+    show_facets = admin.ShowFacets.NEVER
     fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions")
     readonly_fields = ("active_sessions",)
     actions = ["sign_out_everywhere", "disable", "enable"]

@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 from django.contrib.admin.utils import quote
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sessions_app.models import RevocationReason, Session
@@ -126,3 +128,16 @@ def test_each_action_needs_its_own_permission(user):
     assert User.objects.get(pk=user.pk).status == User.Status.ACTIVE
     action(client, CHANGELIST, "sign_out_everywhere", [user.pk])
     assert sessions_of(user) == {session.pk: (RevocationReason.REVOKED_BY_ADMIN, operator.pk)}
+
+
+def test_changelist_queries_do_not_grow_with_the_table(root, tenant):
+    client, _ = root
+    UserFactory.create_batch(5, tenant=tenant.tenant)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(f"{CHANGELIST}?status__exact=active").status_code == 200
+    User.objects.bulk_create([UserFactory.build(tenant=tenant.tenant, password="x") for _ in range(300)])
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(f"{CHANGELIST}?status__exact=active").status_code == 200
+    assert len(many) == len(few)
+    counts = [q["sql"] for q in many.captured_queries if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1 and "LIMIT 10001" in counts[0].upper()
