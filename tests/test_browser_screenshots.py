@@ -71,15 +71,15 @@ def shoot(browser: Browser, live_server: Any, device: dict[str, Any], name: str,
     context = browser.new_context(java_script_enabled=False, **device)
     page = context.new_page()
     page.goto(f"{live_server.url}/t/acme/sign-in")
-    page.screenshot(path=SCREENSHOTS / f"sign-in-{name}.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / f"sign-in-{name}.png", full_page=True, animations="disabled")
     page.get_by_label("Email address").fill("alice@example.com")
     page.get_by_label("Password").fill(TEST_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.locator("li.session")).to_have_count(devices)
-    page.screenshot(path=SCREENSHOTS / f"sessions-{name}.png", full_page=True)
+    page.screenshot(path=SCREENSHOTS / f"sessions-{name}.png", full_page=True, animations="disabled")
     if open_confirm:
         page.locator("li.session summary").first.click()
-        page.screenshot(path=SCREENSHOTS / f"sessions-{name}-confirm.png", full_page=True)
+        page.screenshot(path=SCREENSHOTS / f"sessions-{name}-confirm.png", full_page=True, animations="disabled")
     context.close()
 
 
