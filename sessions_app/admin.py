@@ -95,7 +95,8 @@ class SessionAdmin(admin.ModelAdmin):
         return may(request, REVOKE_SESSIONS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Session]:
-        return super().get_queryset(request).select_related("user", "tenant", "tenant__config", "revoked_by")
+        # The status badge needs the tenant's config; the list shows the user's email.
+        return super().get_queryset(request).select_related("user", "tenant", "tenant__config")
 
     def get_search_results(self, request: HttpRequest, queryset: QuerySet[Session],
                            search_term: str) -> tuple[QuerySet[Session], bool]:

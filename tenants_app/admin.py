@@ -245,8 +245,10 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: ApiKey, form: forms.ModelForm, change: bool) -> None:
         issued = services.issue_api_key(tenant=form.cleaned_data["tenant"], kind=form.cleaned_data["kind"],
                                         mode=form.cleaned_data["mode"])
-        obj.pk, obj.display_prefix, obj.key_hash = issued.api_key.pk, issued.api_key.display_prefix, ""
-        obj.created_at, obj._state.adding, obj._state.db = issued.api_key.created_at, False, issued.api_key._state.db
+        # The admin goes on with `obj` (log entry, redirect): make it the row issue_api_key wrote.
+        obj.pk, obj.display_prefix, obj.created_at = issued.api_key.pk, issued.api_key.display_prefix, \
+            issued.api_key.created_at
+        obj._state.adding, obj._state.db = False, issued.api_key._state.db
         messages.warning(request, format_html(
             "Key issued. Copy it now: it is shown this once and never again. <code>{}</code>", issued.plaintext
         ))
