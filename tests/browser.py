@@ -13,10 +13,17 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from tests.conftest import DESKTOP_CHROME, IPHONE_SAFARI
+
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+# Browser contexts of the two devices the issue names: a desktop Chrome and an iPhone at 375 px.
+DESKTOP = {"user_agent": DESKTOP_CHROME, "viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1}
+PHONE = {"user_agent": IPHONE_SAFARI, "viewport": {"width": 375, "height": 812}, "is_mobile": True,
+         "has_touch": True, "device_scale_factor": 2}
 
 
 def chromium_path() -> str | None:
@@ -50,3 +57,10 @@ def launched_chromium() -> Iterator[Browser]:
                 yield browser
             finally:
                 browser.close()
+
+
+@pytest.fixture(scope="module", name="chromium_browser")
+def chromium_browser_fixture() -> Iterator[Browser]:
+    """`chromium_browser`: one Chromium per test module; import this into the module that uses it."""
+    with launched_chromium() as launched:
+        yield launched

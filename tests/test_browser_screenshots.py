@@ -17,8 +17,13 @@ from playwright.sync_api import Browser, expect
 from sessions_app import services
 from sessions_app.device import describe_device
 from sessions_app.models import Session
-from tests.browser import SCREENSHOTS, launched_chromium
-from tests.conftest import DESKTOP_CHROME, IPHONE_SAFARI
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    SCREENSHOTS,
+    chromium_browser_fixture,  # noqa: F401 (provides the chromium_browser fixture)
+)
+from tests.conftest import IPHONE_SAFARI
 from tests.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -36,15 +41,6 @@ OTHER_DEVICES = [
 # The page shows dates: a fixed clock (for the server thread too) keeps the committed PNGs unchanged
 # when the suite runs again on the same machine. Five days after the example sign-in date.
 CLOCK = datetime(2024, 1, 20, 10, 0, tzinfo=UTC)
-DESKTOP = {"user_agent": DESKTOP_CHROME, "viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1}
-PHONE = {"user_agent": IPHONE_SAFARI, "viewport": {"width": 375, "height": 812}, "is_mobile": True,
-         "has_touch": True, "device_scale_factor": 2}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -83,12 +79,12 @@ def shoot(browser: Browser, live_server: Any, device: dict[str, Any], name: str,
     context.close()
 
 
-def test_screenshots_at_desktop_and_phone_width(browser: Browser, live_server: Any,
+def test_screenshots_at_desktop_and_phone_width(chromium_browser: Browser, live_server: Any,
                                                 signed_in_elsewhere: list[Session]) -> None:
     assert timezone.now() == CLOCK
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     # Each shot signs in once more: the phone also sees the desktop signed in a moment before.
-    shoot(browser, live_server, DESKTOP, "desktop", devices=len(OTHER_DEVICES) + 1, open_confirm=True)
-    shoot(browser, live_server, PHONE, "mobile", devices=len(OTHER_DEVICES) + 2, open_confirm=True)
+    shoot(chromium_browser, live_server, DESKTOP, "desktop", devices=len(OTHER_DEVICES) + 1, open_confirm=True)
+    shoot(chromium_browser, live_server, PHONE, "mobile", devices=len(OTHER_DEVICES) + 2, open_confirm=True)
     for name in ("sessions-desktop", "sessions-mobile", "sign-in-desktop", "sign-in-mobile"):
         assert (SCREENSHOTS / f"{name}.png").stat().st_size > 10_000

@@ -11,22 +11,16 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from sessions_app.models import RevocationReason, Session
-from tests.browser import launched_chromium
-from tests.conftest import DESKTOP_CHROME, IPHONE_SAFARI
+from tests.browser import (
+    DESKTOP,
+    PHONE,
+    chromium_browser_fixture,  # noqa: F401 (provides the chromium_browser fixture)
+)
 from tests.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 FIREFOX_WINDOWS = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
-DESKTOP = {"user_agent": DESKTOP_CHROME, "viewport": {"width": 1280, "height": 900}}
-IPHONE = {"user_agent": IPHONE_SAFARI, "viewport": {"width": 375, "height": 812}, "is_mobile": True,
-          "has_touch": True, "device_scale_factor": 2}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with launched_chromium() as launched:
-        yield launched
 
 
 @pytest.fixture
@@ -35,13 +29,13 @@ def base_url(live_server: Any) -> str:
 
 
 @pytest.fixture
-def open_device(browser: Browser) -> Iterator[Any]:
+def open_device(chromium_browser: Browser) -> Iterator[Any]:
     """Opens a fresh browser (own cookie jar) as a device; records CSP violations on its pages."""
     contexts: list[BrowserContext] = []
     violations: list[str] = []
 
     def open_(device: dict[str, Any]) -> Page:
-        context = browser.new_context(java_script_enabled=False, **device)
+        context = chromium_browser.new_context(java_script_enabled=False, **device)
         contexts.append(context)
         page = context.new_page()
         page.on("console", lambda message: violations.append(message.text)
@@ -84,7 +78,7 @@ def api_sessions(admin_client: Any, user_id: str) -> dict[str, dict[str, Any]]:
 def test_desktop_lists_both_devices_and_signs_the_iphone_out(
     open_device: Any, base_url: str, user: Any, admin_client: Any,
 ) -> None:
-    desktop, iphone = open_device(DESKTOP), open_device(IPHONE)
+    desktop, iphone = open_device(DESKTOP), open_device(PHONE)
     sign_in(desktop, base_url)
     sign_in(iphone, base_url)
     desktop.reload()
@@ -123,7 +117,7 @@ def test_desktop_lists_both_devices_and_signs_the_iphone_out(
 
 def test_iphone_signs_out_all_other_devices(open_device: Any, base_url: str, user: Any, admin_client: Any) -> None:
     desktop, firefox, iphone = open_device(DESKTOP), open_device({**DESKTOP, "user_agent": FIREFOX_WINDOWS}), \
-        open_device(IPHONE)
+        open_device(PHONE)
     for page in (desktop, firefox, iphone):
         sign_in(page, base_url)
     iphone.reload()
@@ -164,7 +158,7 @@ def test_signing_out_this_device_from_the_header(open_device: Any, base_url: str
 
 
 def test_a_keyboard_alone_can_sign_out_another_device(open_device: Any, base_url: str, user: Any) -> None:
-    desktop, iphone = open_device(DESKTOP), open_device(IPHONE)
+    desktop, iphone = open_device(DESKTOP), open_device(PHONE)
     sign_in(iphone, base_url)
     sign_in(desktop, base_url)
     desktop.reload()
