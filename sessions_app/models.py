@@ -46,8 +46,10 @@ class Session(models.Model):
     """One sign-in of one user on one device. Device metadata is captured once, at creation."""
 
     id = models.CharField(primary_key=True, max_length=ID_LENGTH, default=new_session_id, editable=False)
-    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sessions")
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    # No index of their own: the composite indexes below lead with these columns. Every extra index
+    # is one more write per sign-in and per revoked row (`make bench`, revoke-all).
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="sessions", db_index=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions", db_index=False)
     user_agent = models.CharField(max_length=512, blank=True, default="")
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     # The contract distinguishes "unknown" (null) from any value, so these strings are nullable.
@@ -125,7 +127,8 @@ class Session(models.Model):
 class RefreshToken(models.Model):
     """One issued refresh token. Rotation retires it; presenting a retired one is reuse (theft)."""
 
-    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens")
+    # Indexed once, by refresh_token_session below (the foreign key's own index would be a duplicate).
+    session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens", db_index=False)
     token_hash = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
