@@ -16,6 +16,7 @@ TEST_PASSWORD = "correct horse battery staple"
 class TenantFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Tenant
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Tenant {n}")
     slug = factory.Sequence(lambda n: f"tenant-{n}")

@@ -98,7 +98,7 @@ def api_error_from(exc: DomainError) -> ApiError:
 
 # DRF's own exceptions, mapped onto contract codes.
 _DRF_CODES: dict[type[exceptions.APIException], tuple[str, str | None]] = {
-    exceptions.ParseError: ("invalid_request", "The request body is not valid JSON."),
+    exceptions.ParseError: ("invalid_request", None),  # the parser says what is wrong with the body
     exceptions.NotAuthenticated: ("missing_token", "An Authorization: Bearer credential is required."),
     exceptions.AuthenticationFailed: ("invalid_token", None),
     exceptions.PermissionDenied: ("insufficient_permissions", "This credential may not call this endpoint."),
