@@ -51,8 +51,10 @@ class RequestIdMiddleware:
                 code, message = _STATUS_CODES[400] if response.status_code < 500 else _SERVER_ERROR
                 status_code = 400 if response.status_code < 500 else 500
             replacement = error_response(request, status_code=status_code, code=code, message=message)
-            if response.has_header("Allow"):
-                replacement["Allow"] = response["Allow"]
+            # Only the body changes: inner middleware's headers (HSTS, nosniff, Allow, ...) still apply.
+            for header, value in response.items():
+                if header.lower() not in {"content-type", "content-length"}:
+                    replacement[header] = value
             response = replacement
         response["X-Request-ID"] = request.request_id
         response["X-HelloJohn-Version"] = settings.HJ_VERSION
