@@ -5,6 +5,7 @@ Lines carry ids, reasons and actors, never a token, a key or a password.
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 logger = logging.getLogger("hellojohn.audit")
 
@@ -33,3 +34,9 @@ def sessions_revoked(*, tenant_id: str | None, session_ids: Sequence[str], reaso
     for session_id in session_ids:
         logger.info("session.revoked", extra={"event": "session.revoked", "tenant_id": tenant_id,
                                              "session_id": session_id, "reason": reason, "actor": actor})
+
+
+def sessions_purged(*, sessions: int, refresh_tokens: int, cutoff: datetime) -> None:
+    """Retention deleted ended sessions (purge_sessions): how many, and up to when they had ended."""
+    logger.info("sessions.purged", extra={"event": "sessions.purged", "sessions": sessions,
+                                         "refresh_tokens": refresh_tokens, "cutoff": cutoff.isoformat()})
