@@ -87,7 +87,8 @@ def test_each_row_says_device_place_address_and_times(user: User) -> None:
     assert '<span class="flag" aria-hidden="true">\U0001F1EC\U0001F1E7</span> United Kingdom' in row
     assert "81.2.69.142" in row
     stamp = iphone.last_active_at.strftime("%Y-%m-%dT%H:%M:%SZ")
-    assert re.search(rf'Last active <time datetime="{stamp}" title="[^"]+">5\xa0minutes ago</time>', row)
+    exact = f"{iphone.last_active_at:%b} {iphone.last_active_at.day}, {iphone.last_active_at:%Y, %H:%M} UTC"
+    assert f'Last active <time datetime="{stamp}" title="{exact}">5\xa0minutes ago</time>' in row
     assert 'Signed in <time datetime="2024-01-15T09:30:00Z">Jan 15, 2024</time>' in row
 
     row = row_html(html, unknown.id)
