@@ -35,6 +35,9 @@ def idle_timeouts_by_tenant(tenant_ids: list[str] | None = None) -> dict[str, in
 
 def status_q_across_tenants(status: SessionStatus, *, now: datetime, tenant_id: str | None = None) -> Q:
     """Sessions in `status` whatever their tenant (or of `tenant_id` only), one query for the configs."""
+    if status == SessionStatus.REVOKED:  # the one status that no idle timeout changes
+        revoked = status_q(status, now=now, idle_timeout=None)
+        return revoked if tenant_id is None else Q(tenant_id=tenant_id) & revoked
     if tenant_id is not None:
         timeout = idle_timeouts_by_tenant([tenant_id]).get(tenant_id)
         return Q(tenant_id=tenant_id) & status_q(status, now=now, idle_timeout=timeout)
