@@ -16,6 +16,3 @@ PASSWORD_HASHERS = ["tests.hashers.QuickArgon2PasswordHasher", *PASSWORD_HASHERS
 # The suite never runs collectstatic, and the manifest storage refuses any {% static %} it has no
 # manifest entry for; pages under test resolve static files straight from the finders instead.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
-
-# Tests do not run collectstatic, so the manifest storage of production has nothing to read.
-STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
