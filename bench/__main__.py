@@ -78,6 +78,8 @@ def main(argv: list[str]) -> int:
         else:
             results["postgresql"] = postgres
     results["seconds"] = round(time.monotonic() - started, 1)
+    # Other work on the machine shows in every absolute number (less so in the ratios): say how much.
+    results["machine"]["load_average_at_end"] = os.getloadavg()[0]
     results["checks"] = checks(results)
     table = markdown(results)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2))

@@ -56,11 +56,14 @@ def sign_in(*, sign_ins: int) -> dict[str, Any]:
         sign_in_times += seconds_per_call(sign_in_once, 1)
         check_times += seconds_per_call(lambda: check_password(PASSWORD, user.password), 1)
     per_sign_in, per_check = median(sign_in_times), median(check_times)
+    # The share from each sign-in and the check timed right after it: Argon2 runs eight lanes on
+    # however many cores are free, so on a busy machine unpaired medians can even exceed 100%.
+    share = median([check / whole for check, whole in zip(check_times, sign_in_times, strict=True)])
     hasher = get_hasher("default")
     return {
         "sign_ins": sign_ins, "per_second": round(1 / per_sign_in, 2), "ms_per_sign_in": round(per_sign_in * 1000, 1),
         "ms_per_password_check": round(per_check * 1000, 1),
-        "password_share": round(per_check / per_sign_in, 3),
+        "password_share": round(share, 3),
         "hasher": {"algorithm": hasher.algorithm, "time_cost": hasher.time_cost,
                    "memory_cost_kib": hasher.memory_cost, "parallelism": hasher.parallelism},
         "queries": queries.total, "writes": queries.writes,

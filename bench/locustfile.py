@@ -45,11 +45,11 @@ class EndUserDevice(FastHttpUser):
                 raise RuntimeError("sign-in failed")
             return reply.json()["session"]
 
-    @task(40)
+    @task(50)
     def me(self) -> None:
         self._expect(200, "GET", "/v1/auth/me", "/v1/auth/me")
 
-    @task(10)
+    @task(15)
     def list_sessions(self) -> None:
         self._expect(200, "GET", "/v1/sessions", "/v1/sessions")
 

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 
 WRITE_PREFIXES = ("INSERT", "UPDATE", "DELETE")
 SESSIONS_TABLE = "sessions_app_session"
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
 
 
 @dataclass(frozen=True)
@@ -33,11 +34,11 @@ def _is_write(sql: str) -> bool:
 
 
 def queries_of(call: Callable[[], object]) -> Queries:
-    """The statements one call makes (transaction bookkeeping such as SAVEPOINT left out)."""
+    """The statements one call makes. Transaction bookkeeping is left out: SQLite's driver shows
+    BEGIN and COMMIT as statements and PostgreSQL's does not, and neither is a query."""
     with CaptureQueriesContext(connection) as captured:
         call()
-    sql = [q["sql"] for q in captured.captured_queries
-           if not q["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))]
+    sql = [q["sql"] for q in captured.captured_queries if not q["sql"].upper().startswith(TRANSACTION_CONTROL)]
     return Queries(total=len(sql), writes=sum(_is_write(s) for s in sql), sql=sql)
 
 

@@ -135,8 +135,10 @@ def checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
             counts = {entry["session_queries"] for entry in series}
             found.append((f"{label}: {name.replace('_', ' ')} makes the same number of session queries at every size",
                           len(counts) == 1))
-            found.append((f"{label}: {name.replace('_', ' ')} reads no table whole",
-                          all(entry["full_scans"] == 0 for entry in series)))
+            # PostgreSQL rightly reads a small table whole; only the million-row table must not be.
+            if label == "SQLite" or name.endswith("_large_table"):
+                found.append((f"{label}: {name.replace('_', ' ')} reads the sessions table through an index",
+                              all(entry["full_scans"] == 0 for entry in series)))
             if name.startswith("revoke_all"):
                 found.append((f"{label}: {name.replace('_', ' ')} is one write statement",
                               all(entry["session_writes"] == 1 for entry in series)))
@@ -155,7 +157,9 @@ def markdown(results: dict[str, Any]) -> str:
     versions = ", ".join(f"{label} {db['database_version']}" for _, label, db in _present(results))
     lines = [
         f"Measured {results['date']} on {machine['cpus']} x {machine['cpu_model']}, {machine['ram_gib']} GiB RAM, "
-        f"Python {machine['python']}, {versions}; command `{results['command']}` ({results['seconds']:.0f} s).",
+        f"Python {machine['python']}, {versions}; command `{results['command']}` ({results['seconds']:.0f} s; "
+        f"load average {machine['load_average_at_start']:.1f} at the start, {machine['load_average_at_end']:.1f} "
+        "at the end).",
         "",
         *hot_path_section(results), *scale_section(results), *credentials_section(results), *load_section(results),
         "### Checks", "",

@@ -18,6 +18,7 @@ import django
 
 SIZES = (10, 1_000, 10_000)
 FILL_ROWS, FILL_USERS = 1_000_000, 20_000
+SECTIONS = ("hot", "scale", "credentials", "large", "load")
 
 
 def _log(message: str) -> None:
@@ -45,6 +46,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--load", action="store_true", help="also the gunicorn + locust load run (PostgreSQL)")
     parser.add_argument("--load-users", type=int, default=20)
     parser.add_argument("--load-seconds", type=int, default=60)
+    parser.add_argument("--only", action="append", choices=SECTIONS, help="run only these sections (repeatable)")
     args = parser.parse_args(argv)
     if "DATABASE_URL" in os.environ:
         _create_postgres_database()
@@ -60,34 +62,39 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     call_command("migrate", verbosity=0)
     results: dict[str, Any] = {"database": vendor, "database_version": _version(connection)}
+    wanted = set(args.only or SECTIONS)
+    repeat = 10 if args.quick else 30
+    revokes = 2 if args.quick else 3
 
-    _log(f"{vendor}: 1. access-token check against the ceiling and simplejwt")
-    results["hot_path"] = hot_path.run(rounds=6 if args.quick else 12, batch=200 if args.quick else 500)
+    if "hot" in wanted:
+        _log(f"{vendor}: 1. access-token check against the ceiling and simplejwt")
+        results["hot_path"] = hot_path.run(rounds=6 if args.quick else 10, batch=200 if args.quick else 400)
 
     tenant = make_tenant("Bench scale")
-    _log(f"{vendor}: 2-3. listing and revoke-all at {', '.join(map(str, SIZES))} sessions")
-    results["listing"] = [scale.listing(tenant, n, repeat=10 if args.quick else 30) for n in SIZES]
-    results["revoke_all"] = [scale.revoke_all(tenant, n, repeat=2 if args.quick else 3) for n in SIZES]
+    if "scale" in wanted:
+        _log(f"{vendor}: 2-3. listing and revoke-all at {', '.join(map(str, SIZES))} sessions")
+        results["listing"] = [scale.listing(tenant, n, repeat=repeat) for n in SIZES]
+        results["revoke_all"] = [scale.revoke_all(tenant, n, repeat=revokes) for n in SIZES]
 
-    _log(f"{vendor}: 4. refresh rotations and sign-ins (production Argon2)")
-    results["refresh"] = credentials.refresh(rotations=200 if args.quick else 1000)
-    results["sign_in"] = credentials.sign_in(sign_ins=5 if args.quick else 15)
+    if "credentials" in wanted:
+        _log(f"{vendor}: 4. refresh rotations and sign-ins (production Argon2)")
+        results["refresh"] = credentials.refresh(rotations=200 if args.quick else 1000)
+        results["sign_in"] = credentials.sign_in(sign_ins=5 if args.quick else 20)
 
-    if vendor == "postgresql":
+    if vendor == "postgresql" and "large" in wanted:
         rows = FILL_ROWS // 10 if args.quick else FILL_ROWS
         _log(f"{vendor}: 2-3 again with {rows:,} sessions in the table")
         fill_started = time.monotonic()
         results["table_rows"] = fill_sessions_table(tenant=tenant.tenant, total=rows, users=FILL_USERS)
         results["fill_seconds"] = round(time.monotonic() - fill_started, 1)
-        results["listing_large_table"] = [scale.listing(tenant, n, repeat=10 if args.quick else 30) for n in SIZES]
-        results["revoke_all_large_table"] = [scale.revoke_all(tenant, n, repeat=2 if args.quick else 3)
-                                             for n in SIZES]
-        if args.load:
-            from bench import load
+        results["listing_large_table"] = [scale.listing(tenant, n, repeat=repeat) for n in SIZES]
+        results["revoke_all_large_table"] = [scale.revoke_all(tenant, n, repeat=revokes) for n in SIZES]
 
-            _log(f"{vendor}: 5. load: gunicorn and locust, {args.load_users} users for {args.load_seconds} s")
-            results["load"] = load.run(users=args.load_users, seconds=args.load_seconds,
-                                       workdir=args.out.parent)
+    if vendor == "postgresql" and "load" in wanted and args.load:
+        from bench import load
+
+        _log(f"{vendor}: 5. load: gunicorn and locust, {args.load_users} users for {args.load_seconds} s")
+        results["load"] = load.run(users=args.load_users, seconds=args.load_seconds, workdir=args.out.parent)
 
     results["seconds"] = round(time.monotonic() - started, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
