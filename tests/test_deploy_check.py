@@ -168,3 +168,22 @@ def test_pages_have_a_content_security_policy_and_secure_cookies(production_answ
     assert page["headers"]["X-Frame-Options"] == "DENY"
     for cookie in page["cookies"].values():
         assert cookie["secure"] is True and cookie["httponly"] is True
+
+
+REDIS_PROBE = textwrap.dedent("""
+    import json
+    import django
+    django.setup()
+    from django.core.cache import caches
+    cache = caches["default"]
+    client = cache._cache  # builds the client (imports the redis package) without connecting
+    print(json.dumps({"backend": type(cache).__module__ + "." + type(cache).__name__,
+                      "servers": cache._servers, "client": type(client).__name__}))
+""")
+
+
+def test_redis_url_shares_rate_limit_counters_across_processes(tmp_path: Path) -> None:
+    result = run(["-c", REDIS_PROBE], production_env(tmp_path, REDIS_URL="redis://cache.internal:6379/0"))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"backend": "django.core.cache.backends.redis.RedisCache",
+                                         "servers": ["redis://cache.internal:6379/0"], "client": "RedisCacheClient"}
