@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from hellojohn_project.api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField
+from hellojohn_project.api.output import PrebuiltFieldsModelSerializer
 from sessions_app.models import RevocationReason, Session, SessionStatus
 from sessions_app.services import IssuedSession
 from tenants_app.models import (
@@ -28,7 +29,7 @@ def timestamp(value: datetime | None) -> str | None:
 # --- Output ---------------------------------------------------------------------------------------
 
 
-class UserOut(serializers.ModelSerializer):
+class UserOut(PrebuiltFieldsModelSerializer):
     class Meta:
         model = User
         fields = ["id", "tenant_id", "email", "name", "status", "created_at", "last_sign_in_at"]
@@ -36,7 +37,7 @@ class UserOut(serializers.ModelSerializer):
     tenant_id = serializers.CharField()
 
 
-class SessionOut(serializers.ModelSerializer):
+class SessionOut(PrebuiltFieldsModelSerializer):
     """A session. Context: `now`, `idle_timeout`, and `current_session_id` for end-user callers only."""
 
     status = serializers.SerializerMethodField()
