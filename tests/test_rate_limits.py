@@ -56,7 +56,7 @@ def assert_rate_limited(response: Any, limit: int) -> None:
     assert response["X-RateLimit-Remaining"] == "0"
     reset = int(response["X-RateLimit-Reset"])
     now = int(timezone.now().timestamp())
-    assert now < reset <= now + 61
+    assert now - 5 < reset <= now + 61  # in the future when answered (a slow CI machine may have moved on)
 
 
 # --- Sign-in ----------------------------------------------------------------------------------------
