@@ -2,9 +2,9 @@
 sends them in-process to the WSGI app, with each kind of credential and with none.
 
 Every answer must be: no 5xx, a status the schema documents, a body that conforms to the schema,
-every non-2xx in the contract's error envelope, and schema-violating data refused with a 4xx. Generation is derandomized and bounded, so CI
-sees the same requests every run and the suite stays fast; raise HJ_FUZZ_EXAMPLES to search
-longer. Set HJ_FUZZ_REPORT=path to write what was tried (the README's Reliability section).
+every non-2xx in the contract's error envelope, and schema-violating data refused with a 4xx.
+Generation is derandomized and bounded, so CI sees the same requests every run and the suite stays
+fast; raise HJ_FUZZ_EXAMPLES to search longer. Set HJ_FUZZ_REPORT=path to write what was tried.
 """
 
 import json
