@@ -27,7 +27,7 @@ from sessions_app.exceptions import (
     SessionRevoked,
 )
 from sessions_app.models import RefreshToken, RevocationReason, Session, SessionStatus
-from sessions_app.selectors import active_q, idle_timeout_of
+from sessions_app.selectors import active_q, idle_timeout_of, session_for_refresh_token
 from sessions_app.sql import update_returning
 from sessions_app.tokens import AccessToken, issue_access_token
 from tenants_app import secrets
@@ -338,12 +338,8 @@ def _handle_reuse(session: Session) -> None:
 
 def sign_out_with_refresh_token(*, tenant: Tenant, refresh_token: str) -> None:
     """Sign-out by refresh token: works whether or not the access token has expired."""
-    record = (
-        RefreshToken.objects.select_related("session")
-        .filter(token_hash=secrets.digest(refresh_token), session__tenant=tenant, retired_at__isnull=True)
-        .first()
-    )
-    if record is None or not secrets.matches(refresh_token, record.token_hash):
+    session = session_for_refresh_token(tenant=tenant, token=refresh_token)
+    if session is None:
         raise RefreshTokenInvalid()
-    revoke_sessions(sessions=Session.objects.filter(pk=record.session_id), reason=RevocationReason.SIGNED_OUT,
-                    actor=Actor(f"user:{record.session.user_id}"))
+    revoke_sessions(sessions=Session.objects.filter(pk=session.pk), reason=RevocationReason.SIGNED_OUT,
+                    actor=Actor(f"user:{session.user_id}"))
