@@ -18,7 +18,8 @@ def _present(results: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def _queries(entry: dict[str, Any]) -> str:
-    return f"{entry['queries']} ({entry['writes']} writes)" if entry["writes"] else str(entry["queries"])
+    writes = entry["writes"]
+    return f"{entry['queries']}, {writes} write{'s' if writes > 1 else ''}" if writes else str(entry["queries"])
 
 
 def hot_path_section(results: dict[str, Any]) -> list[str]:

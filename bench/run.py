@@ -105,7 +105,7 @@ def main(argv: list[str]) -> int:
 def _version(connection: Any) -> str:
     with connection.cursor() as cursor:
         cursor.execute("SELECT version()" if connection.vendor == "postgresql" else "SELECT sqlite_version()")
-        return str(cursor.fetchone()[0]).split(" on ")[0]
+        return str(cursor.fetchone()[0]).split(" on ")[0].removeprefix("PostgreSQL ")
 
 
 if __name__ == "__main__":
