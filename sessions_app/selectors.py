@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 
 from sessions_app.models import RefreshToken, Session, SessionStatus
+from sessions_app.precompiled import PrecompiledLookup
 from tenants_app import secrets
 from tenants_app.models import Tenant, TenantConfig, User
 
@@ -37,16 +38,18 @@ def active_sessions_for(user: User, *, now: datetime) -> QuerySet[Session]:
     )
 
 
-def session_for_access_check(session_id: str) -> Session | None:
-    """The session with its user, tenant and tenant config: everything a token check needs, one query.
+def _access_check_queryset(session_id: str) -> QuerySet[Session]:
+    # No ORDER BY: a lookup by primary key needs none.
+    return Session.objects.select_related("user", "tenant", "tenant__config").filter(pk=session_id).order_by()
 
-    get() rather than first(): first() would sort by the model's ordering, which costs compiling
-    an ORDER BY on every request for a lookup by primary key.
-    """
-    try:
-        return Session.objects.select_related("user", "tenant", "tenant__config").get(pk=session_id)
-    except Session.DoesNotExist:
-        return None
+
+# Every request with an access token runs this lookup, so its SQL is compiled once (see precompiled.py).
+_access_check = PrecompiledLookup(_access_check_queryset, placeholder="ses_")
+
+
+def session_for_access_check(session_id: str) -> Session | None:
+    """The session with its user, tenant and tenant config: everything a token check needs, one query."""
+    return _access_check.first(session_id)
 
 
 def session_for_refresh_token(*, tenant: Tenant, token: str) -> Session | None:
