@@ -16,6 +16,7 @@ from sessions_app.models import Session
 from sessions_app.selectors import session_for_access_check
 from sessions_app.services import ensure_active, touch
 from sessions_app.tokens import ExpiredAccessToken, InvalidAccessToken, decode_access_token
+from tenants_app.models import Tenant
 
 
 def session_for_access_token(token: str) -> Session:
@@ -29,6 +30,9 @@ def session_for_access_token(token: str) -> Session:
     session = session_for_access_check(claims["session_id"])
     if session is None or session.tenant_id != claims["tenant_id"] or session.user_id != claims["sub"]:
         # Purged, or claims that do not fit together: either way this token identifies nothing.
+        raise Unauthorized("The access token is not valid.", code="invalid_token")
+    if session.tenant.status != Tenant.Status.ACTIVE:
+        # A disabled tenant's keys already fail; its users' tokens must not outlive them.
         raise Unauthorized("The access token is not valid.", code="invalid_token")
     return session
 

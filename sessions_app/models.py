@@ -42,6 +42,16 @@ class SessionStatus(models.TextChoices):
     REVOKED = "revoked"
 
 
+def idle_cutoff(now: datetime, idle_timeout: int) -> datetime:
+    """A session last active at or before this moment has gone idle.
+
+    last_active_at is written at most once per HJ_ACTIVITY_WRITE_INTERVAL, so the stored value may
+    lag real activity by that much; idleness is judged with that much grace, or a session in steady
+    use would expire up to a minute early.
+    """
+    return now - timedelta(seconds=idle_timeout) - settings.HJ_ACTIVITY_WRITE_INTERVAL
+
+
 class Session(models.Model):
     """One sign-in of one user on one device. Device metadata is captured once, at creation."""
 
@@ -112,7 +122,7 @@ class Session(models.Model):
             return SessionStatus.REVOKED
         if self.expires_at <= now:
             return SessionStatus.EXPIRED
-        if idle_timeout is not None and self.last_active_at <= now - timedelta(seconds=idle_timeout):
+        if idle_timeout is not None and self.last_active_at <= idle_cutoff(now, idle_timeout):
             return SessionStatus.EXPIRED
         return SessionStatus.ACTIVE
 

@@ -1,10 +1,10 @@
 """Reads on sessions: what "active" means in SQL, and the lookups the hot paths make."""
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db.models import Q, QuerySet
 
-from sessions_app.models import RefreshToken, Session, SessionStatus
+from sessions_app.models import RefreshToken, Session, SessionStatus, idle_cutoff
 from sessions_app.precompiled import PrecompiledLookup
 from tenants_app import secrets
 from tenants_app.models import Tenant, TenantConfig, User
@@ -14,7 +14,7 @@ def active_q(*, now: datetime, idle_timeout: int | None) -> Q:
     """Not revoked, not past expires_at, not idle longer than the tenant's idle_timeout."""
     q = Q(revoked_at__isnull=True, expires_at__gt=now)
     if idle_timeout is not None:
-        q &= Q(last_active_at__gt=now - timedelta(seconds=idle_timeout))
+        q &= Q(last_active_at__gt=idle_cutoff(now, idle_timeout))
     return q
 
 

@@ -38,7 +38,8 @@ from tenants_app.exceptions import (
     InvalidEmail,
     PasswordTooWeak,
 )
-from tenants_app.models import Tenant, TenantConfig, User
+from tenants_app.models import Tenant, User
+from tenants_app.selectors import config_of
 
 REFRESH_TOKEN_PREFIX = "rft_"
 
@@ -70,11 +71,6 @@ class SignedIn:
     issued: IssuedSession
 
 
-def _config(tenant: Tenant) -> TenantConfig:
-    config = getattr(tenant, "config", None)
-    return config if config is not None else TenantConfig(tenant=tenant)
-
-
 # --- Revocation ---------------------------------------------------------------------------------
 
 
@@ -103,7 +99,7 @@ def revoke_user_sessions(*, user: User, reason: RevocationReason, actor: Actor,
                          keep: Session | None = None) -> list[str]:
     """Every active session of `user` (but `keep`), e.g. after a password change."""
     now = timezone.now()
-    sessions = Session.objects.filter(active_q(now=now, idle_timeout=idle_timeout_of(_config(user.tenant))),
+    sessions = Session.objects.filter(active_q(now=now, idle_timeout=idle_timeout_of(config_of(user.tenant))),
                                       user=user)
     if keep is not None:
         sessions = sessions.exclude(pk=keep.pk)
@@ -115,6 +111,8 @@ def revoke_user_sessions(*, user: User, reason: RevocationReason, actor: Actor,
 
 def normalize_email(email: str) -> str:
     email = email.strip().lower()
+    if len(email) > User._meta.get_field("email").max_length:  # lower() can lengthen: "İ" is two characters
+        raise InvalidEmail()
     try:
         validate_email(email)
     except ValidationError as exc:
@@ -214,7 +212,7 @@ def _issue_refresh_token(*, session: Session, now: datetime) -> tuple[RefreshTok
 
 def _issue(session: Session, refresh: tuple[RefreshToken, str], now: datetime) -> IssuedSession:
     record, plaintext = refresh
-    access = issue_access_token(session=session, ttl_seconds=_config(session.tenant).access_token_ttl, now=now)
+    access = issue_access_token(session=session, ttl_seconds=config_of(session.tenant).access_token_ttl, now=now)
     return IssuedSession(session=session, access_token=access, refresh_token=plaintext,
                          refresh_token_expires_at=record.expires_at)
 
@@ -226,7 +224,7 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
     sessions the previous one left: the limit holds under concurrency (SQLite gets the same
     guarantee from its IMMEDIATE transactions).
     """
-    config = _config(user.tenant)
+    config = config_of(user.tenant)
     now = timezone.now()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).update(last_sign_in_at=now)
@@ -267,7 +265,7 @@ def sign_up(*, tenant: Tenant, email: str, password: str, name: str, device: Dev
 
 def ensure_active(session: Session, *, now: datetime) -> None:
     """Raises SessionRevoked or SessionExpired unless the session may still be used."""
-    status = session.status_at(now, idle_timeout_of(_config(session.tenant)))
+    status = session.status_at(now, idle_timeout_of(config_of(session.tenant)))
     if status == SessionStatus.REVOKED:
         raise SessionRevoked()
     if status == SessionStatus.EXPIRED or session.user.status != User.Status.ACTIVE:

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -39,9 +40,11 @@ class AccessToken:
     expires_at: datetime
 
 
-# Public keys by kid. A key never changes once created, and a key is retired only after every
-# token it signed has expired (see rotate_signing_key), so a process may keep what it has loaded.
-_verification_keys: dict[str, Ed25519PublicKey] = {}
+# Public keys by kid, with the time they were loaded. A key never changes once created, but it can
+# be retired (on schedule by rotate_signing_key, or at once by an operator if it leaks), so a
+# process re-reads a cached key after VERIFICATION_KEY_TTL: one query per key every five minutes.
+VERIFICATION_KEY_TTL = 300.0
+_verification_keys: dict[str, tuple[Ed25519PublicKey, float]] = {}
 
 
 def _create_signing_key() -> SigningKey:
@@ -100,13 +103,15 @@ def issue_access_token(*, session: Session, ttl_seconds: int, now: datetime) -> 
 
 
 def _verification_key(kid: str) -> Ed25519PublicKey | None:
-    key = _verification_keys.get(kid)
-    if key is None:
-        row = SigningKey.objects.filter(pk=kid, retired_at__isnull=True).only("public_key_pem").first()
-        if row is None:
-            return None
-        key = serialization.load_pem_public_key(row.public_key_pem.encode())
-        _verification_keys[kid] = key
+    cached = _verification_keys.get(kid)
+    if cached is not None and time.monotonic() - cached[1] < VERIFICATION_KEY_TTL:
+        return cached[0]
+    row = SigningKey.objects.filter(pk=kid, retired_at__isnull=True).only("public_key_pem").first()
+    if row is None:
+        _verification_keys.pop(kid, None)
+        return None
+    key = serialization.load_pem_public_key(row.public_key_pem.encode())
+    _verification_keys[kid] = (key, time.monotonic())
     return key
 
 

@@ -1,7 +1,7 @@
 """Reads on tenants and API keys."""
 
 from tenants_app import secrets
-from tenants_app.models import ApiKey, Tenant
+from tenants_app.models import ApiKey, Tenant, TenantConfig
 
 
 def api_key_for(plaintext: str) -> ApiKey | None:
@@ -16,6 +16,12 @@ def api_key_for(plaintext: str) -> ApiKey | None:
     if api_key is None or not secrets.matches(plaintext, api_key.key_hash):
         return None
     return api_key
+
+
+def config_of(tenant: Tenant) -> TenantConfig:
+    """The tenant's session rules; the contract's defaults for a tenant that has no config row."""
+    config = getattr(tenant, "config", None)
+    return config if config is not None else TenantConfig(tenant=tenant)
 
 
 def active_tenant_by_slug(slug: str) -> Tenant | None:

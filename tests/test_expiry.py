@@ -73,3 +73,17 @@ def test_last_active_at_is_written_at_most_once_a_minute(tenant, user, sign_in, 
         assert Session.objects.get(pk=session_id).last_active_at == created + timedelta(seconds=61)
         with django_assert_num_queries(1):  # fresh again: no write
             assert client.get("/v1/auth/me").status_code == 200
+
+
+def test_a_session_in_steady_use_never_idles_out(tenant, user, sign_in):
+    """Activity is stored at most once a minute, so idleness is judged with that much grace: a client
+    calling every 59 s with idle_timeout=60 must never be cut off."""
+    TenantConfig.objects.filter(tenant=tenant.tenant).update(idle_timeout=60, access_token_ttl=86400)
+    body = sign_in()
+    start = timezone.now()
+    for step in range(1, 8):
+        with time_machine.travel(start + timedelta(seconds=59 * step), tick=False):
+            assert user_client(body).get("/v1/auth/me").status_code == 200, step
+    with time_machine.travel(start + timedelta(seconds=59 * 7 + 121), tick=False):
+        me = user_client(body).get("/v1/auth/me")
+        assert (me.status_code, error_code(me)) == (401, "session_expired")

@@ -43,3 +43,17 @@ def test_keys_replaced_longer_ago_than_the_longest_token_life_are_retired(tenant
     first.refresh_from_db()
     assert first.retired_at is not None
     assert second.id in kids and first.id not in kids
+
+
+def test_a_retired_key_stops_verifying_once_the_process_rereads_it(tenant, user, sign_in, monkeypatch):
+    from django.utils import timezone as tz
+
+    from sessions_app import tokens
+
+    body = sign_in()
+    assert user_client(body).get("/v1/auth/me").status_code == 200  # the key is now cached
+    SigningKey.objects.update(retired_at=tz.now())  # an operator withdraws a leaked key
+    monkeypatch.setattr(tokens, "VERIFICATION_KEY_TTL", 0.0)
+    response = user_client(body).get("/v1/auth/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_token"

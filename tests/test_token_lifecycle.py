@@ -222,3 +222,22 @@ def test_garbage_tokens_are_invalid(tenant):
         assert (response.status_code, error_code(response)) == (401, "invalid_token"), credential
     response = client_with(None, tenant.id).get("/v1/auth/me", HTTP_AUTHORIZATION="Basic abc")
     assert (response.status_code, error_code(response)) == (401, "invalid_token")
+
+
+def test_an_email_that_lower_case_lengthens_past_the_limit_is_refused(tenant, public_client):
+    email = "a@" + ("İ" * 31 + ".") * 4 + "com"  # 133 characters; lower() makes it 257
+    response = public_client.post("/v1/auth/sign-up", {"email": email, "password": TEST_PASSWORD}, format="json")
+    assert (response.status_code, error_code(response)) == (422, "invalid_email")
+    assert User.objects.count() == 0
+
+
+def test_a_disabled_tenants_access_tokens_stop_working(tenant, user, sign_in):
+    from tenants_app.models import Tenant
+
+    body = sign_in()
+    client = user_client(body)
+    assert client.get("/v1/auth/me").status_code == 200
+    Tenant.objects.filter(pk=tenant.id).update(status=Tenant.Status.DISABLED)
+    for response in (client.get("/v1/auth/me"), client.delete("/v1/sessions")):
+        assert (response.status_code, error_code(response)) == (401, "invalid_token")
+    assert Session.objects.get(pk=body["session"]["id"]).revoked_at is None

@@ -17,7 +17,8 @@ from sessions_app.api.auth_views import validated
 from sessions_app.api.serializers import ConfigOut, ConfigPatchIn, UserCreateIn, UserOut, UserPageOut, UserPatchIn
 from tenants_app.exceptions import UserNotFound
 from tenants_app.ids import is_valid_id
-from tenants_app.models import TenantConfig, User
+from tenants_app.models import User
+from tenants_app.selectors import config_of
 from tenants_app.services import update_tenant_config
 
 
@@ -26,8 +27,7 @@ class ConfigViewSet(ViewSet):
 
     @extend_schema(responses={200: ConfigOut}, tags=["admin"])
     def retrieve(self, request: Request) -> Response:
-        config, _ = TenantConfig.objects.get_or_create(tenant=request.user.tenant)
-        return Response(ConfigOut(config).data)
+        return Response(ConfigOut(config_of(request.user.tenant)).data)
 
     @extend_schema(request=ConfigPatchIn, responses={200: ConfigOut}, tags=["admin"])
     def partial_update(self, request: Request) -> Response:

@@ -3,7 +3,6 @@
 from typing import Any
 
 from django.db.models import QuerySet
-from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -29,7 +28,7 @@ from sessions_app.api.serializers import (
 from sessions_app.authentication import session_for_access_token
 from sessions_app.exceptions import SessionExpired, SessionNotFound, SessionRevoked
 from sessions_app.models import DeviceType, RevocationReason, Session, SessionStatus
-from sessions_app.selectors import active_q, idle_timeout_of, status_q
+from sessions_app.selectors import status_q
 from tenants_app.exceptions import UserNotFound
 from tenants_app.ids import is_valid_id
 from tenants_app.models import User
@@ -53,12 +52,14 @@ def _scoped_user(request: Request, *, required_for_admin: bool) -> User | None:
     if principal.kind == "user":
         if user_id is not None and user_id != principal.user.pk:
             raise api_error_from(UserNotFound())
-        return principal.user
-    if user_id is None:
+        user = principal.user
+    elif user_id is None:
         return None
-    user = User.objects.filter(pk=user_id, tenant=principal.tenant).first()
-    if user is None:
-        raise api_error_from(UserNotFound())
+    else:
+        user = User.objects.filter(pk=user_id, tenant=principal.tenant).first()
+        if user is None:
+            raise api_error_from(UserNotFound())
+    user.tenant = principal.tenant  # already loaded with its config: no query for the session rules
     return user
 
 
@@ -122,16 +123,10 @@ class SessionViewSet(ViewSet):
     def revoke_all(self, request: Request) -> Response:
         principal: Principal = request.user
         user = _scoped_user(request, required_for_admin=True)
-        keep_current = principal.kind == "user" and bool_param(request, "except_current")
-        now = timezone.now()
-        sessions = Session.objects.filter(
-            active_q(now=now, idle_timeout=idle_timeout_of(getattr(principal.tenant, "config", None))), user=user
-        )
-        if keep_current:
-            sessions = sessions.exclude(pk=principal.session.pk)
+        keep = principal.session if principal.kind == "user" and bool_param(request, "except_current") else None
         reason = RevocationReason.REVOKED_BY_ADMIN if principal.kind == "secret" else RevocationReason.REVOKED_BY_USER
-        revoked = services.revoke_sessions(sessions=sessions, reason=reason, actor=services.Actor(principal.actor),
-                                           now=now)
+        revoked = services.revoke_user_sessions(user=user, reason=reason, actor=services.Actor(principal.actor),
+                                                keep=keep)
         return Response({"revoked": len(revoked)})
 
     def _get(self, request: Request, pk: str) -> Session:

@@ -14,7 +14,7 @@ from django.db import transaction
 
 from sessions_app import services
 from sessions_app.device import describe_device
-from tenants_app.models import ApiKey, Tenant, TenantConfig, User
+from tenants_app.models import ApiKey, Tenant, User
 from tenants_app.services import create_tenant, issue_api_key, revoke_api_key
 
 DEMO_USERS = [("alice@example.com", "Alice Liddell"), ("bob@example.com", "Bob Martin")]
@@ -48,7 +48,6 @@ class Command(BaseCommand):
         else:
             for api_key in tenant.api_keys.filter(revoked_at__isnull=True):
                 revoke_api_key(api_key=api_key)
-            TenantConfig.objects.get_or_create(tenant=tenant)
             secret_key = issue_api_key(tenant=tenant, kind=ApiKey.Kind.SECRET)
             publishable_key = issue_api_key(tenant=tenant, kind=ApiKey.Kind.PUBLISHABLE)
 
