@@ -183,6 +183,7 @@ def test_a_disabled_user_is_sent_to_sign_in(user: User) -> None:
     User.objects.filter(pk=user.pk).update(status=User.Status.DISABLED)
     response = client.get("/t/acme/sessions")
     assert response.status_code == 302 and response["Location"].startswith("/t/acme/sign-in")
+    assert response.cookies[COOKIE].value == "" and response.cookies[COOKIE]["max-age"] == 0
 
 
 @pytest.mark.parametrize("value", ["garbage", "rft_" + "A" * 43, "x" * 5000])
