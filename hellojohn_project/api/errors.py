@@ -109,6 +109,18 @@ _DRF_CODES: dict[type[exceptions.APIException], tuple[str, str | None]] = {
     exceptions.Throttled: ("rate_limited", None),
 }
 
+# Codes and messages for errors that reach an API client without passing through a DRF view
+# (Django's 404 and 405, a DisallowedHost 400, an oversized body): see `middleware.py`.
+NON_DRF_ERRORS: dict[int, tuple[str, str]] = {
+    400: ("invalid_request", "The request is invalid."),
+    403: ("insufficient_permissions", "Forbidden."),
+    404: ("not_found", "No such endpoint or object."),
+    405: ("method_not_allowed", "This method is not allowed here."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Send the body as application/json."),
+}
+SERVER_ERROR = ("internal_error", "Something went wrong on our side. Quote the request_id when reporting it.")
+
 # Field-error codes that mean "the value has the wrong type" rather than "out of range".
 _TYPE_ERROR_CODES = frozenset({"invalid", "not_a_list", "not_a_dict", "null", "wrong_type", "invalid_choice_type"})
 
@@ -164,34 +176,41 @@ def _validation_error(exc: exceptions.ValidationError) -> tuple[str, str, dict[s
     return "invalid_parameter", "The request has invalid fields.", fields
 
 
+def _describe(exc: exceptions.APIException) -> tuple[str, str, dict[str, list[str]] | None]:
+    """The contract's code, message and field errors for a DRF exception (ours included)."""
+    if isinstance(exc, ApiError):
+        return exc.error_code, str(exc.detail), exc.fields
+    if isinstance(exc, exceptions.ValidationError):
+        return _validation_error(exc)
+    code, default_message = next(
+        (mapped for cls, mapped in _DRF_CODES.items() if isinstance(exc, cls)),
+        ("invalid_request", None),
+    )
+    return code, default_message or str(exc.detail), None
+
+
 def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    request = context.get("request")
+    """DRF's own handler (its headers, its `set_rollback()`), with the body reshaped into the envelope."""
+    # Imported here: rest_framework.views loads the authentication classes, which import this module.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DomainError):
         exc = api_error_from(exc)
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()
-    if not isinstance(exc, exceptions.APIException):
+    response = drf_exception_handler(exc, context)
+    if response is None or not isinstance(exc, exceptions.APIException):
         return None  # Not ours: Django's handler500 answers with the envelope and logs it.
 
-    headers: dict[str, str] = {}
-    fields: dict[str, list[str]] | None = None
+    code, message, fields = _describe(exc)
     if isinstance(exc, ApiError):
-        code, message, fields = exc.error_code, str(exc.detail), exc.fields
-        headers.update(exc.extra_headers)
-    elif isinstance(exc, exceptions.ValidationError):
-        code, message, fields = _validation_error(exc)
-    else:
-        code, default_message = next(
-            (mapped for cls, mapped in _DRF_CODES.items() if isinstance(exc, cls)),
-            ("invalid_request", None),
-        )
-        message = default_message or str(exc.detail)
+        for header, value in exc.extra_headers.items():
+            response[header] = value
     if isinstance(exc, exceptions.Throttled) and exc.wait is not None:
-        headers["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
-    if getattr(exc, "auth_header", None):
-        headers["WWW-Authenticate"] = exc.auth_header
-
-    body = error_body(request, status_code=exc.status_code, code=code, message=message, fields=fields)
-    return Response(body, status=exc.status_code, headers=headers)
+        # DRF truncates the wait; a client retrying after the truncated value would be refused again.
+        response["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+    response.data = error_body(context.get("request"), status_code=exc.status_code, code=code, message=message,
+                               fields=fields)
+    return response

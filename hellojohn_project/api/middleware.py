@@ -6,20 +6,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from ulid import ULID
 
-from hellojohn_project.api.errors import error_response
+from hellojohn_project.api.errors import NON_DRF_ERRORS, SERVER_ERROR, error_response
 
 API_PREFIX = "/v1/"
-
-# Codes for errors that reach the client without passing through a DRF view.
-_STATUS_CODES = {
-    400: ("invalid_request", "The request is invalid."),
-    403: ("insufficient_permissions", "Forbidden."),
-    404: ("not_found", "No such endpoint or object."),
-    405: ("method_not_allowed", "This method is not allowed here."),
-    413: ("payload_too_large", "The request body is too large."),
-    415: ("unsupported_media_type", "Send the body as application/json."),
-}
-_SERVER_ERROR = ("internal_error", "Something went wrong on our side. Quote the request_id when reporting it.")
 
 
 def is_api_request(request: HttpRequest) -> bool:
@@ -45,10 +34,10 @@ class RequestIdMiddleware:
             and response.status_code >= 400
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            code, message = _STATUS_CODES.get(response.status_code, _SERVER_ERROR)
-            status_code = response.status_code if response.status_code in _STATUS_CODES else 500
+            code, message = NON_DRF_ERRORS.get(response.status_code, SERVER_ERROR)
+            status_code = response.status_code if response.status_code in NON_DRF_ERRORS else 500
             if status_code == 500 and response.status_code != 500:
-                code, message = _STATUS_CODES[400] if response.status_code < 500 else _SERVER_ERROR
+                code, message = NON_DRF_ERRORS[400] if response.status_code < 500 else SERVER_ERROR
                 status_code = 400 if response.status_code < 500 else 500
             replacement = error_response(request, status_code=status_code, code=code, message=message)
             # Only the body changes: inner middleware's headers (HSTS, nosniff, Allow, ...) still apply.
