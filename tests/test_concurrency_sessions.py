@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
-from rest_framework.throttling import SimpleRateThrottle
 
 from sessions_app.models import RefreshToken, RevocationReason, Session
 from tenants_app.models import TenantConfig
@@ -31,10 +30,9 @@ def _postgresql_only() -> None:
 
 
 @pytest.fixture(autouse=True)
-def _no_rate_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    # DRF binds the rates at import; every scope here gets a rate no test comes near.
-    rates = {scope: "100000/min" for scope in SimpleRateThrottle.THROTTLE_RATES}
-    monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
+def _no_rate_limits(settings: Any) -> None:
+    # Every scope here gets a rate no test comes near.
+    settings.HJ_RATE_LIMITS = {scope: "100000/min" for scope in settings.HJ_RATE_LIMITS}
 
 
 def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:

@@ -1,10 +1,11 @@
-"""Rate limits (spec section 4): 429 `rate_limited` in the envelope, with Retry-After and
+"""Rate limits (`docs/api.md` section 13): 429 `rate_limited` in the envelope, with Retry-After and
 X-RateLimit-*; sign-in per email and per client address, sign-up and refresh per key and per
 address, the page's sign-in form. Counters live in Django's cache (cleared before every test).
 
-DRF binds the configured rates at import, so each test sets small ones on the throttle base class.
+Rates are read from `settings.HJ_RATE_LIMITS` on every attempt, so each test sets small ones there.
 """
 
+import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -14,8 +15,8 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework.throttling import SimpleRateThrottle
 
+from sessions_app import rate_limits
 from sessions_app.models import Session
 from tenants_app.models import User
 from tests.conftest import DESKTOP_CHROME, TenantKeys, client_with, error_code
@@ -27,14 +28,14 @@ GENEROUS = "10000/min"
 
 
 @pytest.fixture
-def rates(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+def rates(settings: Any) -> Callable[..., None]:
     """rates(sign_in_peremail="3/min"): every other scope is generous, so one limit is tested at a time."""
 
     def set_rates(**chosen: str) -> None:
-        table = {scope: GENEROUS for scope in SimpleRateThrottle.THROTTLE_RATES}
+        table = {scope: GENEROUS for scope in settings.HJ_RATE_LIMITS}
         unknown = set(chosen) - set(table)
-        assert not unknown, f"no such throttle scope: {unknown}"
-        monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", {**table, **chosen})
+        assert not unknown, f"no such rate-limit scope: {unknown}"
+        settings.HJ_RATE_LIMITS = {**table, **chosen}
 
     return set_rates
 
@@ -214,3 +215,31 @@ def test_sign_in_form(tenant: TenantKeys, user: User, rates: Callable[..., None]
     assert other.post("/t/acme/sign-in", {"email": "alice@example.com", "password": TEST_PASSWORD}).status_code == 429
     UserFactory(tenant=tenant.tenant, email="bob@example.com")
     assert other.post("/t/acme/sign-in", {"email": "bob@example.com", "password": TEST_PASSWORD}).status_code == 302
+
+
+# --- The counter ------------------------------------------------------------------------------------
+
+
+def test_parallel_attempts_never_let_more_than_the_limit_through(rates: Callable[..., None]) -> None:
+    """The counter is one atomic add-then-increment per attempt, so racing attempts cannot all read
+    "under the limit" before any of them writes."""
+    rates(sign_in_perip="5/min")
+    start = threading.Barrier(20)
+    refusals: list[rate_limits.Refusal | None] = []
+
+    def attempt() -> None:
+        start.wait()
+        refusals.append(rate_limits.hit("sign_in_perip", rate_limits.address_key("ten_x", "203.0.113.70")))
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(refusal is None for refusal in refusals) == 5
+    assert {refusal.limit for refusal in refusals if refusal is not None} == {5}
+
+
+def test_the_page_and_the_api_key_an_email_alike() -> None:
+    assert rate_limits.email_key("ten_x", "  ALICE@example.COM ") == rate_limits.email_key("ten_x", "alice@example.com")
+    assert "alice" not in rate_limits.email_key("ten_x", "alice@example.com")

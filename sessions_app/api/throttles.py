@@ -1,18 +1,17 @@
-"""Rate limits on the credential endpoints, counted in Django's cache (spec section 4: 429
-`rate_limited` with Retry-After and X-RateLimit-* headers).
+"""DRF adapter of `sessions_app.rate_limits` for the credential endpoints (`docs/api.md` section 13:
+429 `rate_limited` with Retry-After and X-RateLimit-* headers).
 
-The in-process cache counts per process; with several app processes set REDIS_URL so they share
-one count (see the README).
+Each throttle only names its scope and picks its key from the request; the counting, the keys'
+shape and the rates are the rate-limit module's.
 """
 
-import hashlib
-import math
 from typing import Any
 
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
 
 from hellojohn_project.api.errors import ApiError
+from sessions_app import rate_limits
 from sessions_app.device import client_ip
 
 
@@ -22,28 +21,23 @@ class RateLimited(ApiError):
     default_detail = "Too many requests; retry later."
 
 
-class ContractThrottle(SimpleRateThrottle):
-    """SimpleRateThrottle that answers the contract's 429 itself, with its headers."""
+class ContractThrottle(BaseThrottle):
+    """Counts the request against `scope`; over the limit it answers the contract's 429 itself."""
 
-    def get_ident(self, request: Request) -> str:  # the client address as device metadata sees it
-        return client_ip(request)[0] or "unknown"
+    scope: str
 
-    def scope_key(self, request: Request) -> str | None:
+    def key(self, request: Request) -> str | None:
         raise NotImplementedError
 
-    def get_cache_key(self, request: Request, view: Any) -> str | None:
-        key = self.scope_key(request)
-        return None if key is None else self.cache_format % {"scope": self.scope, "ident": key}
-
     def allow_request(self, request: Request, view: Any) -> bool:
-        if super().allow_request(request, view):
+        refusal = rate_limits.hit_all((self.scope, self.key(request)))
+        if refusal is None:
             return True
-        wait = max(1, math.ceil(self.wait() or 1))
         raise RateLimited(headers={
-            "Retry-After": str(wait),
-            "X-RateLimit-Limit": str(self.num_requests),
+            "Retry-After": str(refusal.retry_after),
+            "X-RateLimit-Limit": str(refusal.limit),
             "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(math.ceil(self.now + wait)),
+            "X-RateLimit-Reset": str(refusal.reset_at),
         })
 
 
@@ -54,25 +48,20 @@ def _tenant_id(request: Request) -> str:
 
 
 class PerIp(ContractThrottle):
-    def scope_key(self, request: Request) -> str | None:
-        return f"{_tenant_id(request)}:{self.get_ident(request)}"
+    def key(self, request: Request) -> str | None:
+        return rate_limits.address_key(_tenant_id(request), client_ip(request)[0])
 
 
 class PerKey(ContractThrottle):
-    def scope_key(self, request: Request) -> str | None:
+    def key(self, request: Request) -> str | None:
         api_key = getattr(getattr(request, "user", None), "api_key", None)
-        return api_key.id if api_key is not None else None
+        return rate_limits.api_key_key(api_key.id) if api_key is not None else None
 
 
 class PerEmail(ContractThrottle):
-    def scope_key(self, request: Request) -> str | None:
+    def key(self, request: Request) -> str | None:
         email = request.data.get("email") if isinstance(request.data, dict) else None
-        if not isinstance(email, str):
-            return None
-        # Hashed: any string a client sends becomes a short, safe cache key (memcached refuses spaces,
-        # control characters and keys over 250 bytes), and addresses stay out of the cache.
-        digest = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
-        return f"{_tenant_id(request)}:{digest}"
+        return rate_limits.email_key(_tenant_id(request), email) if isinstance(email, str) else None
 
 
 def throttles(scope: str, *kinds: type[ContractThrottle]) -> list[type[ContractThrottle]]:

@@ -1,0 +1,91 @@
+"""Rate limits for every face: count one attempt against a scope's limit, keyed the same way everywhere.
+
+`docs/api.md` section 13 ("Rate limits") is the contract. The API's sign-in, sign-up and refresh
+(through `sessions_app/api/throttles.py`, a thin DRF adapter) and the page's sign-in form call
+`hit_all` with keys built here, so an email is hashed the same way for both and a face never builds
+a key of its own.
+
+Counting is a fixed window per key that opens at the key's first attempt: `cache.add` creates the
+counter with the window's length as its timeout, `cache.incr` counts. Both are atomic in Django's
+in-process cache (one lock) and in Redis (set-if-absent, INCR), so N parallel attempts never let more
+than the limit through, in one process or, with REDIS_URL set, across all of them. Rates are read
+from `settings.HJ_RATE_LIMITS` on every call ("10/min": a count per second, minute, hour or day).
+"""
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_PREFIX = "hj:rate"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """An attempt over a scope's limit: what the client is told (429, Retry-After, X-RateLimit-*)."""
+
+    scope: str
+    limit: int
+    retry_after: int  # whole seconds, at least 1
+    reset_at: int  # Unix time at which the window ends
+
+
+def rate(scope: str) -> tuple[int, int]:
+    """The scope's configured (count, window seconds), read now so a changed setting applies at once."""
+    count, _, period = settings.HJ_RATE_LIMITS[scope].partition("/")
+    return int(count), _PERIODS[period.strip()[0]]
+
+
+def address_key(tenant_id: str, address: str | None) -> str:
+    """The key of one client address within one tenant."""
+    return f"{tenant_id}:ip:{address or 'unknown'}"
+
+
+def email_key(tenant_id: str, email: str) -> str:
+    """The key of one account's email within one tenant, however the email is spelled.
+
+    Hashed: any string a client sends becomes a short, safe cache key (memcached refuses spaces,
+    control characters and keys over 250 bytes), and addresses stay out of the cache."""
+    digest = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{tenant_id}:email:{digest}"
+
+
+def api_key_key(api_key_id: str) -> str:
+    """The key of one API key (its id names its tenant)."""
+    return f"key:{api_key_id}"
+
+
+def hit(scope: str, key: str) -> Refusal | None:
+    """Counts one attempt for `key` in `scope`; answers a Refusal when it is over the limit, else None."""
+    limit, window = rate(scope)
+    counter, opened = f"{_PREFIX}:{scope}:{key}", f"{_PREFIX}:{scope}:{key}:opened"
+    now = time.time()
+    for _ in range(2):  # a second try only when the window closed between add and incr
+        if cache.add(counter, 0, timeout=window):
+            cache.set(opened, now, timeout=window)
+        try:
+            count = cache.incr(counter)
+            break
+        except ValueError:
+            continue
+    else:  # pragma: no cover - the window closed twice within one call
+        return None
+    if count <= limit:
+        return None
+    started = cache.get(opened)
+    ends = (started if isinstance(started, float) and started <= now else now) + window
+    retry_after = max(1, math.ceil(ends - now))
+    return Refusal(scope=scope, limit=limit, retry_after=retry_after, reset_at=math.ceil(now + retry_after))
+
+
+def hit_all(*attempts: tuple[str, str | None]) -> Refusal | None:
+    """Counts `(scope, key)` attempts in order and stops at the first refusal; a None key is skipped
+    (a body without a usable email still counts against its address)."""
+    for scope, key in attempts:
+        if key is not None and (refusal := hit(scope, key)) is not None:
+            return refusal
+    return None
