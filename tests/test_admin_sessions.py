@@ -11,7 +11,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from sessions_app.admin_paging import CappedCountPaginator
+from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.models import DeviceType, RevocationReason, Session
 from tenants_app.models import Tenant, TenantConfig
 from tests.admin_helpers import action, staff_client, superuser_client

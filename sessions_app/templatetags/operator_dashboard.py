@@ -1,64 +1,20 @@
-"""`{% operator_dashboard %}`: the summary at the top of the admin index.
+"""`{% operator_dashboard %}`: renders the dashboard (sessions_app/admin/dashboard.py) on the admin index.
 
 A template tag, like the admin's own `{% get_admin_log %}` on the same page, rather than a custom
 AdminSite or a context processor: nothing in settings or the URLconf changes, and the queries run
-only when the index renders. `?tenant=<id>` narrows every figure to one tenant; each figure links
-to the sessions changelist with the same filter, which lists exactly the rows it counts.
+only when the index renders. Django finds tag libraries only in an app's `templatetags` package,
+so this module stays here and holds nothing but the registration.
 """
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django import template
-from django.urls import reverse
-from django.utils import timezone
 
-from sessions_app.admin_filters import TENANT_PARAMETER
-from sessions_app.admin_selectors import dashboard
-from sessions_app.models import DeviceType, RevocationReason
-from sessions_app.operators import may
-from tenants_app.models import Tenant
+from sessions_app.admin.dashboard import dashboard_context
 
 register = template.Library()
-
-VIEW_SESSIONS = "sessions_app.view_session"
 
 
 @register.inclusion_tag("admin/sessions_app/dashboard.html", takes_context=True)
 def operator_dashboard(context: template.Context) -> dict[str, Any]:
-    request = context["request"]
-    if not may(request, VIEW_SESSIONS):
-        return {"summary": None}
-    tenants = list(Tenant.objects.order_by("name").values_list("id", "name"))
-    tenant_id = request.GET.get("tenant") or None
-    if tenant_id not in {tid for tid, _ in tenants}:
-        tenant_id = None
-    now = timezone.now()
-    summary = dashboard(now=now, tenant_id=tenant_id)
-    changelist = reverse("admin:sessions_app_session_changelist")
-    scope = {TENANT_PARAMETER: tenant_id} if tenant_id else {}
-
-    def link(**params: str) -> str:
-        return f"{changelist}?{urlencode({**scope, **params})}"
-
-    since = summary.since.isoformat()
-    return {
-        "summary": summary,
-        "tenants": tenants,
-        "tenant_id": tenant_id,
-        "active_link": link(status="active"),
-        "device_types": [
-            (DeviceType(kind).label, n, link(status="active", device_type__exact=kind))
-            for kind, n in summary.active_by_device_type.items()
-        ],
-        "countries": [
-            (country or "Unknown", n, link(status="active", country=country or "unknown"))
-            for country, n in summary.top_countries
-        ],
-        "started_link": link(created_at__gte=since),
-        "revoked_link": link(revoked_at__gte=since),
-        "reasons": [
-            (RevocationReason(reason).label, n, link(revoked_at__gte=since, revoked_reason__exact=reason))
-            for reason, n in summary.revoked_recently_by_reason.items()
-        ],
-    }
+    return dashboard_context(context["request"])

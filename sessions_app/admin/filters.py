@@ -1,4 +1,4 @@
-"""List filters of the sessions changelist that Django's field filters cannot express."""
+"""The console's list filters that Django's field filters cannot express: session status, country, key status."""
 
 from typing import Any
 
@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from sessions_app.admin_selectors import status_q_across_tenants
 from sessions_app.models import Session, SessionStatus
+from tenants_app.models import ApiKey
 
 # The query parameter of the changelist's tenant filter (Django's RelatedFieldListFilter on "tenant").
 TENANT_PARAMETER = "tenant__id__exact"
@@ -67,3 +68,20 @@ class CountryFilter(admin.SimpleListFilter):
         ]
         self.typed_code = "" if self.value() in (None, self.UNKNOWN) else self.value()
         yield from super().choices(changelist)
+
+
+class ApiKeyStatusFilter(admin.SimpleListFilter):
+    """Live or revoked: whether `revoked_at` is set."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("live", "Live"), ("revoked", "Revoked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> QuerySet[ApiKey]:
+        if self.value() == "live":
+            return queryset.filter(revoked_at__isnull=True)
+        if self.value() == "revoked":
+            return queryset.filter(revoked_at__isnull=False)
+        return queryset

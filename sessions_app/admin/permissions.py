@@ -1,4 +1,4 @@
-"""Operators (Django staff, `auth.User`) as the admin's actions see them: who they are, what they may do.
+"""Operators (Django staff, `auth.User`) as the console sees them: who they are, what they may do.
 
 Permissions, all Django model permissions:
 - view sessions, users, tenants, keys: `view_<model>`;
@@ -23,4 +23,5 @@ def operator_actor(request: HttpRequest) -> Actor:
 
 
 def may(request: HttpRequest, permission: str) -> bool:
+    # Staff and active as well: a permission left on a demoted or disabled operator grants nothing.
     return request.user.is_active and request.user.is_staff and request.user.has_perm(permission)

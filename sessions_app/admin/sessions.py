@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from sessions_app import services
-from sessions_app.admin_filters import CountryFilter, SessionStatusFilter
-from sessions_app.admin_paging import CappedCountPaginator
+from sessions_app.admin.filters import CountryFilter, SessionStatusFilter
+from sessions_app.admin.paging import CappedCountPaginator
+from sessions_app.admin.permissions import REVOKE_SESSIONS, may, operator_actor
 from sessions_app.admin_selectors import users_matching_email
 from sessions_app.models import RevocationReason, Session, SessionStatus
-from sessions_app.operators import REVOKE_SESSIONS, may, operator_actor
 from sessions_app.selectors import idle_timeout_of
 
 STATUS_COLORS = {SessionStatus.ACTIVE: "#1a7f37", SessionStatus.EXPIRED: "#6e7781", SessionStatus.REVOKED: "#cf222e"}

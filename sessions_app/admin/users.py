@@ -1,0 +1,99 @@
+"""The console's end users: looked up, signed out everywhere, disabled or enabled; never edited here.
+
+End users (`tenants_app.User`) are listed here but are never admin accounts; operators are
+Django's `auth.User`. Every write goes through `sessions_app.services` (revoke_user_sessions,
+update_user).
+"""
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from sessions_app import services
+from sessions_app.admin.paging import CappedCountPaginator
+from sessions_app.admin.permissions import CHANGE_USERS, REVOKE_SESSIONS, may, operator_actor
+from sessions_app.admin_selectors import users_matching_email
+from sessions_app.models import RevocationReason
+from sessions_app.selectors import active_sessions_for
+from tenants_app.models import User
+
+ACTIVE_SESSIONS_TEMPLATE = "admin/tenants_app/user/active_sessions.html"
+
+
+@admin.register(User)
+class UserAdmin(admin.ModelAdmin):
+    list_display = ("email", "name", "tenant", "status", "created_at", "last_sign_in_at")
+    list_filter = ("tenant", "status")
+    list_select_related = ("tenant",)
+    search_fields = ("email",)  # shows the box; get_search_results uses the LOWER(email) index
+    search_help_text = "An email, exact or its beginning."
+    # Users can be millions too: the same capped count as the sessions list, and no facet counts.
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_max_show_all = 100
+    show_facets = admin.ShowFacets.NEVER
+    fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions")
+    readonly_fields = ("active_sessions",)
+    actions = ["sign_out_everywhere", "disable", "enable"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # users sign up, or are created by the tenant's backend through the API
+
+    def has_change_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: User | None = None) -> bool:
+        return False
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return may(request, REVOKE_SESSIONS)
+
+    def has_disable_permission(self, request: HttpRequest) -> bool:
+        return may(request, CHANGE_USERS)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).select_related("tenant", "tenant__config")
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet[User],
+                           search_term: str) -> tuple[QuerySet[User], bool]:
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(pk__in=users_matching_email(search_term).values("pk")), False
+
+    @admin.display(description="active sessions")
+    def active_sessions(self, user: User) -> str:
+        sessions = [
+            {"url": reverse("admin:sessions_app_session_change", args=[quote(s.pk)]), "id": s.pk,
+             "device": s.device_label, "device_type": s.get_device_type_display(), "country": s.country,
+             "ip_address": s.ip_address, "last_active": s.last_active_at.strftime("%Y-%m-%d %H:%M UTC")}
+            for s in active_sessions_for(user, now=timezone.now())
+        ]
+        return render_to_string(ACTIVE_SESSIONS_TEMPLATE, {"sessions": sessions}) if sessions else "None"
+
+    @admin.action(description="Sign out of all devices", permissions=["revoke"])
+    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        revoked = sum(
+            len(services.revoke_user_sessions(user=user, reason=RevocationReason.REVOKED_BY_ADMIN,
+                                              actor=operator_actor(request)))
+            for user in queryset
+        )
+        self.message_user(request, f"Signed {queryset.count()} user(s) out: {revoked} session(s) revoked.",
+                          messages.SUCCESS)
+
+    @admin.action(description="Disable (signs out everywhere)", permissions=["disable"])
+    def disable(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = [user for user in queryset if user.status != User.Status.DISABLED]
+        for user in users:
+            services.update_user(user=user, actor=operator_actor(request), status=User.Status.DISABLED)
+        self.message_user(request, f"Disabled {len(users)} user(s) and revoked their sessions.", messages.SUCCESS)
+
+    @admin.action(description="Enable", permissions=["disable"])
+    def enable(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        users = [user for user in queryset if user.status != User.Status.ACTIVE]
+        for user in users:
+            services.update_user(user=user, actor=operator_actor(request), status=User.Status.ACTIVE)
+        self.message_user(request, f"Enabled {len(users)} user(s).", messages.SUCCESS)
