@@ -37,7 +37,9 @@ test-sqlite: $(VENV)/.test
 test-postgres: $(VENV)/.test
 	$(PY) -m tests.pgcluster -- $(PY) -m pytest $(PYTEST_ARGS)
 
+# The import contracts in .importlinter (one-way dependencies between the layers), then ruff.
 lint: $(VENV)/.test
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff check .
 
 $(VENV)/.bench: $(VENV)/.test requirements-bench.txt
