@@ -1,6 +1,6 @@
 """Pieces both credential checks share: reading the bearer credential and the tenant header.
 
-The order of checks is the contract's (spec section 3): missing credential, bad credential,
+The order of checks is the contract's (`docs/api.md` section 4): missing credential, bad credential,
 missing X-Tenant-ID, credential of another tenant, wrong kind for the route (permissions).
 """
 

@@ -35,7 +35,7 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class StrictInputSerializer(serializers.Serializer):
-    """Input serializer that refuses unknown fields (spec section 1: never silently dropped)."""
+    """Input serializer that refuses unknown fields (`docs/api.md` section 1: never silently dropped)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):

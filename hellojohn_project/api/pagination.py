@@ -1,4 +1,4 @@
-"""Keyset (cursor) pagination, spec section 5: `limit` 1 to 100 (default 20), an opaque `cursor`.
+"""Keyset (cursor) pagination, `docs/api.md` section 6: `limit` 1 to 100 (default 20), an opaque `cursor`.
 
 Rows are ordered by (timestamp descending, id descending); a cursor holds the last row's pair, so it stays
 valid while rows are added or revoked (never OFFSET).

@@ -1,4 +1,4 @@
-"""Which credential kind a route accepts (spec section 3: a valid credential of the wrong kind
+"""Which credential kind a route accepts (`docs/api.md` section 4: a valid credential of the wrong kind
 answers 403 insufficient_permissions). Views list the kinds they take; nothing is open by default."""
 
 from typing import Any

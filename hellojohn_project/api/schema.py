@@ -1,6 +1,6 @@
 """What drf-spectacular cannot infer about the /v1 contract: how callers authenticate, the
 X-Tenant-ID header every call carries, and the error envelope every non-2xx answer has
-(spec sections 3 and 4). Without these the published schema would promise clients, and the
+(`docs/api.md` sections 4 and 5). Without these the published schema would promise clients, and the
 contract fuzzer, that errors never happen.
 """
 
