@@ -1,4 +1,4 @@
-"""Public identifiers: `<prefix>_<ULID>` (spec section 2). Ids are handles, never secrets."""
+"""Public identifiers: `<prefix>_<ULID>` (`docs/api.md` section 3). Ids are handles, never secrets."""
 
 import re
 

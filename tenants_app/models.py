@@ -6,7 +6,7 @@ from django.db.models.functions import Lower
 
 from tenants_app.ids import ID_LENGTH, new_key_id, new_tenant_id, new_user_id
 
-# Bounds of the tenant config (spec section 6); the database enforces them too.
+# Bounds of the tenant config (`docs/api.md` section 7, "Tenant config"); the database enforces them too.
 MAX_SESSIONS_RANGE = (1, 1000)
 SESSION_DURATION_RANGE = (300, 365 * 86400)
 IDLE_TIMEOUT_RANGE = (60, 365 * 86400)

@@ -1,4 +1,4 @@
-"""Secret and publishable keys: how they are stored, and the credential checks of spec section 3 in order."""
+"""Secret and publishable keys: how they are stored, and the credential checks of `docs/api.md` section 4 in order."""
 
 import hashlib
 import re
@@ -19,7 +19,7 @@ KEY_FORMAT = re.compile(r"^(sk|pk)_(live|test)_[A-Za-z0-9_-]{43}$")
 WELL_FORMED_UNKNOWN_SECRET = "sk_live_" + "A" * 43
 WELL_FORMED_UNKNOWN_PUBLISHABLE = "pk_live_" + "B" * 43
 
-# Every route a secret key may call and nothing else may (spec section 7, "admin").
+# Every route a secret key may call and nothing else may (`docs/api.md` sections 8 to 10, "admin").
 ADMIN_ONLY_ROUTES = [
     ("get", "/v1/admin/config", None),
     ("patch", "/v1/admin/config", {"session_duration": 600}),

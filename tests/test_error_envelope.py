@@ -1,4 +1,4 @@
-"""The error envelope (spec section 4) from every layer, and the headers every response carries (section 1)."""
+"""The error envelope (`docs/api.md` section 5) from every layer, and the headers every response carries (section 1)."""
 
 import json
 import logging

@@ -1,4 +1,4 @@
-"""Public identifiers (spec section 2): `<prefix>_<ULID>`, and how malformed ids are answered."""
+"""Public identifiers (`docs/api.md` section 3): `<prefix>_<ULID>`, and how malformed ids are answered."""
 
 import re
 from typing import Any

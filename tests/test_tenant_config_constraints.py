@@ -1,4 +1,4 @@
-"""The tenant config's bounds (spec section 6) are enforced by the database itself, not only by the API."""
+"""The tenant config's bounds (`docs/api.md` section 7) are enforced by the database itself, not only by the API."""
 
 from typing import Any
 
