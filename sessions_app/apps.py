@@ -1,3 +1,5 @@
+"""The sessions app: device sessions, their rules and the faces (API, page, admin, commands) over them."""
+
 from django.apps import AppConfig
 
 

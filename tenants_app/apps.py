@@ -1,3 +1,5 @@
+"""The tenants app, the kernel: tenants, their config, API keys and end users; it imports no other app."""
+
 from django.apps import AppConfig
 
 

@@ -1,3 +1,5 @@
+"""The /v1 routes of the sessions app: auth, sessions, tenant config and users (`docs/api.md` sections 8 to 10)."""
+
 from django.urls import path
 
 from sessions_app.api import admin_views, auth_views, session_views
