@@ -35,7 +35,9 @@ class StrictBooleanField(serializers.BooleanField):
 
 
 class StrictInputSerializer(serializers.Serializer):
-    """Input serializer that refuses unknown fields (`docs/api.md` section 1: never silently dropped)."""
+    # The docstring is published: /v1/openapi.json describes every request body with it, so its words
+    # stay as they are; the rule is `docs/api.md` section 1 ("Unknown body fields are refused").
+    """Input serializer that refuses unknown fields (spec section 1: never silently dropped)."""
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, dict):
