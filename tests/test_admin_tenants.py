@@ -4,6 +4,7 @@ import re
 from typing import Any
 
 import pytest
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.contrib.admin.utils import quote
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -74,6 +75,31 @@ def test_creating_a_tenant_creates_its_config_and_keys_shown_once(root):
         html = client.get(url).content.decode()
         assert not any(plaintext in html for plaintext in shown), url
         assert not any(key.key_hash in html for key in keys), url
+
+
+def test_history_names_the_created_tenant_and_the_changed_rules(root):
+    client, operator = root
+    client.post(f"{TENANTS}add/", {"name": "Initech", "slug": ""})
+    tenant = Tenant.objects.get(name="Initech")
+    url = f"{TENANTS}{quote(tenant.pk)}/change/"
+    data = form_data(client.get(url))
+    data.update({"config-0-idle_timeout": "3600"})
+    assert client.post(url, data).status_code == 302
+    entries = [(e.action_flag, e.object_id, e.user_id, e.get_change_message())
+               for e in LogEntry.objects.order_by("pk")]
+    assert entries == [
+        (ADDITION, tenant.pk, operator.pk, "Added."),
+        (CHANGE, tenant.pk, operator.pk, f"Changed idle_timeout for tenant config “Config of {tenant.pk}”."),
+    ]
+
+
+def test_save_and_add_another_keeps_djangos_answer(root):
+    client, _ = root
+    response = client.post(f"{TENANTS}add/", {"name": "Initech", "slug": "", "_addanother": "1"}, follow=True)
+    assert response.redirect_chain == [(f"{TENANTS}add/", 302)]
+    warning, added = messages_of(response)
+    assert len(KEY_PATTERN.findall(warning)) == 2
+    assert "was added successfully. You may add another tenant below." in added
 
 
 def test_tenant_slug_must_be_unique(root, tenant):
@@ -162,6 +188,7 @@ def test_issuing_a_key_shows_the_plaintext_once(root, tenant):
     assert plaintext.startswith("sk_test_")
     key = api_key_for(plaintext)
     assert key is not None and key.tenant_id == tenant.id and key.mode == "test"
+    assert list(LogEntry.objects.values_list("action_flag", "object_id")) == [(ADDITION, key.pk)]
     for url in (KEYS, f"{KEYS}{key.pk}/change/"):
         html = client.get(url).content.decode()
         assert plaintext not in html and key.key_hash not in html
