@@ -10,8 +10,7 @@ from django.utils import timezone
 
 from sessions_app.device import DeviceInfo
 from sessions_app.models import DeviceType, Session
-from sessions_app.services import IssuedSession, create_user, start_session
-from sessions_app.tokens import issue_access_token
+from sessions_app.services import IssuedSession, create_user, issue_access_token, start_session
 from tenants_app.models import Tenant, User
 from tenants_app.services import create_tenant
 from tests.factories import SessionFactory, UserFactory

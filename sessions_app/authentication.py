@@ -1,40 +1,25 @@
 """DRF authentication by an end user's access token.
 
-Every request re-checks the token's session (one indexed query), so a revoked session's tokens are
-refused on their very next request, not at `exp`.
+Every request re-checks the token's session (`services.use_session`, one indexed query), so a
+revoked session's tokens are refused on their very next request, not at `exp`.
 """
 
-from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from hellojohn_project.api.authentication import bearer_credential, require_tenant
 from hellojohn_project.api.errors import Unauthorized, api_error_from
 from hellojohn_project.api.principal import Principal
-from sessions_app.exceptions import SessionExpired, SessionRevoked
-from sessions_app.models import Session
-from sessions_app.selectors import session_for_access_check
-from sessions_app.services import ensure_active, touch
-from sessions_app.tokens import ExpiredAccessToken, InvalidAccessToken, decode_access_token
-from tenants_app.models import Tenant
+from sessions_app import services
+from sessions_app.exceptions import SessionUnusable
+from sessions_app.tokens import ExpiredAccessToken, InvalidAccessToken
 
 
-def session_for_access_token(token: str) -> Session:
-    """The active session behind `token`, or the contract's 401 (invalid, expired, revoked)."""
-    try:
-        claims = decode_access_token(token)
-    except ExpiredAccessToken as exc:
-        raise Unauthorized("The access token has expired; refresh it.", code="token_expired") from exc
-    except InvalidAccessToken as exc:
-        raise Unauthorized("The access token is not valid.", code="invalid_token") from exc
-    session = session_for_access_check(claims["session_id"])
-    if session is None or session.tenant_id != claims["tenant_id"] or session.user_id != claims["sub"]:
-        # Purged, or claims that do not fit together: either way this token identifies nothing.
-        raise Unauthorized("The access token is not valid.", code="invalid_token")
-    if session.tenant.status != Tenant.Status.ACTIVE:
-        # A disabled tenant's keys already fail; its users' tokens must not outlive them.
-        raise Unauthorized("The access token is not valid.", code="invalid_token")
-    return session
+def unauthorized(exc: InvalidAccessToken) -> Unauthorized:
+    """The contract's 401 for an access token that opens no session (docs/api.md §4)."""
+    if isinstance(exc, ExpiredAccessToken):
+        return Unauthorized("The access token has expired; refresh it.", code="token_expired")
+    return Unauthorized("The access token is not valid.", code="invalid_token")
 
 
 class AccessTokenAuthentication(BaseAuthentication):
@@ -42,14 +27,17 @@ class AccessTokenAuthentication(BaseAuthentication):
         credential = bearer_credential(request)
         if credential is None:
             return None
-        session = session_for_access_token(credential)
-        now = timezone.now()
         try:
-            ensure_active(session, now=now)
-        except (SessionRevoked, SessionExpired) as exc:
+            # The tenant header is checked after the token (the contract's order of checks) and
+            # before the activity is recorded: a request refused for its header is no use.
+            used = services.use_session(
+                access_token=credential, then=lambda session: require_tenant(request, session.tenant_id),
+            )
+        except InvalidAccessToken as exc:
+            raise unauthorized(exc) from exc
+        except SessionUnusable as exc:
             raise api_error_from(exc) from exc
-        require_tenant(request, session.tenant_id)
-        touch(session, now=now)
+        session = used.session
         principal = Principal(kind="user", tenant=session.tenant, user=session.user, session=session)
         return principal, principal
 

@@ -1,5 +1,7 @@
 """Domain errors of session rules (see tenants_app.exceptions for the base)."""
 
+from typing import Any
+
 from tenants_app.exceptions import DomainError
 
 
@@ -8,12 +10,21 @@ class SessionNotFound(DomainError):
     message = "No such session in this tenant."
 
 
-class SessionRevoked(DomainError):
+class SessionUnusable(DomainError):
+    """A session that exists but may not be used; `session` is that session, when the rule had it."""
+
+    def __init__(self, message: str | None = None, *, session: Any = None,
+                 fields: dict[str, list[str]] | None = None):
+        super().__init__(message, fields=fields)
+        self.session = session
+
+
+class SessionRevoked(SessionUnusable):
     code = "session_revoked"
     message = "This session has been revoked."
 
 
-class SessionExpired(DomainError):
+class SessionExpired(SessionUnusable):
     code = "session_expired"
     message = "This session has expired."
 

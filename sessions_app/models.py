@@ -1,4 +1,8 @@
-"""Device sessions, their refresh tokens and the keys that sign access tokens."""
+"""Device sessions, their refresh tokens and the keys that sign access tokens.
+
+What counts as an active session is written here once, as `Session.status_at` for a loaded row and
+as `status_q` for SQL; the two say the same thing (tests/test_session_rules.py holds them equal).
+"""
 
 from datetime import datetime, timedelta
 
@@ -50,6 +54,23 @@ def idle_cutoff(now: datetime, idle_timeout: int) -> datetime:
     use would expire up to a minute early.
     """
     return now - timedelta(seconds=idle_timeout) - settings.HJ_ACTIVITY_WRITE_INTERVAL
+
+
+def status_q(status: SessionStatus, *, now: datetime, idle_timeout: int | None) -> Q:
+    """The sessions in `status` at `now`, as a filter: the SQL of `Session.status_at`."""
+    active = Q(revoked_at__isnull=True, expires_at__gt=now)
+    if idle_timeout is not None:
+        active &= Q(last_active_at__gt=idle_cutoff(now, idle_timeout))
+    if status == SessionStatus.ACTIVE:
+        return active
+    if status == SessionStatus.REVOKED:
+        return Q(revoked_at__isnull=False)
+    return Q(revoked_at__isnull=True) & ~active
+
+
+def active_q(*, now: datetime, idle_timeout: int | None) -> Q:
+    """Not revoked, not past expires_at, not idle longer than the tenant's idle_timeout."""
+    return status_q(SessionStatus.ACTIVE, now=now, idle_timeout=idle_timeout)
 
 
 class Session(models.Model):
@@ -118,6 +139,7 @@ class Session(models.Model):
         return self.id
 
     def status_at(self, now: datetime, idle_timeout: int | None) -> SessionStatus:
+        """This session's status at `now`: what `status_q` selects in SQL."""
         if self.revoked_at is not None:
             return SessionStatus.REVOKED
         if self.expires_at <= now:

@@ -1,4 +1,7 @@
-"""Access tokens: EdDSA (Ed25519) JWTs, the keys that sign them and the JWK Set that publishes them."""
+"""Access tokens: encoding and verifying EdDSA (Ed25519) JWTs, and the JWK Set of the verifying keys.
+
+Which key signs, and rotating keys, are writes: `services.signing_keys`.
+"""
 
 import base64
 import binascii
@@ -6,21 +9,17 @@ import json
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import pairwise
 from typing import Any
 
 import jwt
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
-from django.db import transaction
-from django.utils import timezone
 from jwt.algorithms import OKPAlgorithm
 from ulid import ULID
 
 from sessions_app.models import Session, SigningKey
 from tenants_app.ids import is_valid_id
-from tenants_app.models import ACCESS_TOKEN_TTL_RANGE
 
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "session_id", "tenant_id", "iat", "exp", "jti")
@@ -47,46 +46,8 @@ VERIFICATION_KEY_TTL = 300.0
 _verification_keys: dict[str, tuple[Ed25519PublicKey, float]] = {}
 
 
-def _create_signing_key() -> SigningKey:
-    private_key = Ed25519PrivateKey.generate()
-    return SigningKey.objects.create(
-        private_key_pem=private_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        public_key_pem=private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode(),
-    )
-
-
-def active_signing_key() -> SigningKey:
-    """The newest unretired key; the first one is created on demand."""
-    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at").first()
-    return key or _create_signing_key()
-
-
-@transaction.atomic
-def rotate_signing_key() -> tuple[SigningKey, list[str]]:
-    """Creates a new signing key and retires keys no unexpired token can still carry.
-
-    A key stops signing when a newer key appears; tokens it signed live at most the largest
-    access_token_ttl after that. Keys replaced longer ago than that are retired (dropped from the
-    JWK Set); younger ones keep verifying, so a rotation never breaks a token in flight.
-    """
-    now = timezone.now()
-    horizon = now - timedelta(seconds=ACCESS_TOKEN_TTL_RANGE[1])
-    keys = list(SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at"))
-    retired: list[str] = []
-    # keys[i] was replaced when keys[i - 1] was created.
-    for newer, older in pairwise(keys):
-        if newer.created_at <= horizon:
-            retired.append(older.id)
-    SigningKey.objects.filter(pk__in=retired).update(retired_at=now)
-    return _create_signing_key(), retired
-
-
-def issue_access_token(*, session: Session, ttl_seconds: int, now: datetime) -> AccessToken:
-    key = active_signing_key()
+def encode_access_token(*, session: Session, key: SigningKey, ttl_seconds: int, now: datetime) -> AccessToken:
+    """An access token for `session`, signed with `key`, valid for `ttl_seconds` from `now`."""
     expires_at = now + timedelta(seconds=ttl_seconds)
     claims = {
         "iss": settings.HJ_PUBLIC_URL,

@@ -27,8 +27,7 @@ from django.utils import timezone  # noqa: E402
 
 from sessions_app.device import describe_device  # noqa: E402
 from sessions_app.models import RefreshToken, Session  # noqa: E402
-from sessions_app.retention import purge_sessions, retention_cutoff  # noqa: E402
-from sessions_app.services import refresh_session, start_session  # noqa: E402
+from sessions_app.services import purge_sessions, refresh_session, retention_cutoff, start_session  # noqa: E402  # noqa: E402
 from tenants_app.services import create_tenant  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 

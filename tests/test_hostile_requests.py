@@ -16,7 +16,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from sessions_app.models import RefreshToken, Session, SigningKey
-from sessions_app.tokens import active_signing_key
+from sessions_app.services import active_signing_key
 from tenants_app.models import ApiKey, Tenant, TenantConfig, User
 from tests.conftest import DESKTOP_CHROME, TenantKeys, client_with, error_code
 from tests.factories import TEST_PASSWORD, UserFactory

@@ -11,7 +11,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from sessions_app.models import RefreshToken, RevocationReason, Session
-from sessions_app.retention import purge_sessions, retention_cutoff
+from sessions_app.services import purge_sessions, retention_cutoff
 from tenants_app.models import TenantConfig
 from tests.conftest import TenantKeys, client_with
 from tests.factories import SessionFactory, UserFactory

@@ -150,13 +150,13 @@ def test_disabled_user_cannot_refresh(tenant, user, sign_in):
 
 
 def test_revocation_refuses_the_access_token_on_its_next_request(tenant, user, sign_in):
-    from sessions_app.services import SYSTEM, revoke_sessions
+    from sessions_app.services import SYSTEM, revoke_session
 
     body = sign_in()
     client = user_client(body)
     assert client.get("/v1/auth/me").status_code == 200
-    revoke_sessions(sessions=Session.objects.filter(pk=body["session"]["id"]),
-                    reason=RevocationReason.REVOKED_BY_ADMIN, actor=SYSTEM)
+    revoke_session(session=Session.objects.get(pk=body["session"]["id"]),
+                   reason=RevocationReason.REVOKED_BY_ADMIN, actor=SYSTEM)
     response = client.get("/v1/auth/me")
     assert (response.status_code, error_code(response)) == (401, "session_revoked")
 

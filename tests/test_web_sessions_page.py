@@ -148,8 +148,7 @@ def test_a_revoked_session_sends_the_browser_to_sign_in_with_the_reason(
 ) -> None:
     client = signed_in()
     session = session_of(client)
-    services.revoke_sessions(sessions=Session.objects.filter(pk=session.pk), reason=reason,
-                             actor=services.SYSTEM)
+    services.revoke_session(session=session, reason=reason, actor=services.SYSTEM)
     response = client.get("/t/acme/sessions")
     assert (response.status_code, response["Location"]) == (302, "/t/acme/sign-in?next=%2Ft%2Facme%2Fsessions")
     assert response.cookies[COOKIE].value == "" and response.cookies[COOKIE]["max-age"] == 0

@@ -2,7 +2,7 @@
 
 Revoking needs the custom `sessions_app.revoke_session` permission (migration 0002); viewing needs
 Django's `view_session`. No one has add, change or delete here, superusers included: a session
-ends through `services.revoke_sessions`, which records the reason and the operator.
+ends through `services.revoke_session(s)`, which records the reason and the operator.
 """
 
 import ipaddress
@@ -22,7 +22,7 @@ from sessions_app.admin.filters import CountryFilter, SessionStatusFilter
 from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.admin.permissions import REVOKE_SESSIONS, may, operator_actor
 from sessions_app.admin_selectors import users_matching_email
-from sessions_app.models import RevocationReason, Session, SessionStatus
+from sessions_app.models import Session, SessionStatus
 from sessions_app.selectors import idle_timeout_of
 
 STATUS_COLORS = {SessionStatus.ACTIVE: "#1a7f37", SessionStatus.EXPIRED: "#6e7781", SessionStatus.REVOKED: "#cf222e"}
@@ -123,11 +123,9 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected sessions", permissions=["revoke"])
     def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
-        # A subquery of ids: the changelist's queryset may join users or configs, an UPDATE may not.
-        revoked = services.revoke_sessions(
-            sessions=Session.objects.filter(pk__in=queryset.order_by().values("pk")),
-            reason=RevocationReason.REVOKED_BY_ADMIN, actor=operator_actor(request),
-        )
+        # The ids as a subquery: the changelist's queryset may join users or configs, an UPDATE may not.
+        revoked = services.revoke_sessions(session_ids=queryset.values_list("pk", flat=True),
+                                           actor=operator_actor(request))
         if revoked:
             self.message_user(request, f"Revoked {len(revoked)} session(s).", messages.SUCCESS)
         else:
@@ -148,8 +146,7 @@ class SessionAdmin(admin.ModelAdmin):
         session = self.get_object(request, unquote(object_id))
         if session is None:
             raise Http404("No such session.")
-        revoked = services.revoke_sessions(sessions=Session.objects.filter(pk=session.pk),
-                                           reason=RevocationReason.REVOKED_BY_ADMIN, actor=operator_actor(request))
+        revoked = services.revoke_session(session=session, actor=operator_actor(request))
         if revoked:
             self.message_user(request, f"Revoked session {session.pk}.", messages.SUCCESS)
         else:

@@ -17,7 +17,6 @@ from sessions_app import services
 from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.admin.permissions import CHANGE_USERS, REVOKE_SESSIONS, may, operator_actor
 from sessions_app.admin_selectors import users_matching_email
-from sessions_app.models import RevocationReason
 from sessions_app.selectors import active_sessions_for
 from tenants_app.models import User
 
@@ -77,8 +76,7 @@ class UserAdmin(admin.ModelAdmin):
     @admin.action(description="Sign out of all devices", permissions=["revoke"])
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         revoked = sum(
-            len(services.revoke_user_sessions(user=user, reason=RevocationReason.REVOKED_BY_ADMIN,
-                                              actor=operator_actor(request)))
+            len(services.revoke_user_sessions(user=user, actor=operator_actor(request)))
             for user in queryset
         )
         self.message_user(request, f"Signed {queryset.count()} user(s) out: {revoked} session(s) revoked.",

@@ -14,6 +14,7 @@ from hellojohn_project.api.permissions import SecretKey
 from hellojohn_project.api.principal import Principal
 from sessions_app import services
 from sessions_app.api.auth_views import validated
+from sessions_app.api.callers import actor_of
 from sessions_app.api.serializers import ConfigOut, ConfigPatchIn, UserCreateIn, UserOut, UserPageOut, UserPatchIn
 from tenants_app.exceptions import UserNotFound
 from tenants_app.ids import is_valid_id
@@ -61,7 +62,7 @@ class UserViewSet(ViewSet):
             if "\x00" in email:
                 raise InvalidParameter("Invalid 'email': Must not contain NUL characters.",
                                        fields={"email": ["Must not contain NUL characters."]})
-            users = users.filter(email=email.strip().lower())
+            users = users.filter(email=services.canonical_email(email))
         return Response(paginate(request, users, time_field="created_at",
                                  render=lambda rows: UserOut(rows, many=True).data))
 
@@ -74,7 +75,7 @@ class UserViewSet(ViewSet):
         user = self._get(request, id)
         data = validated(UserPatchIn, request)
         principal: Principal = request.user
-        services.update_user(user=user, actor=services.Actor(principal.actor), name=data.get("name"),
+        services.update_user(user=user, actor=actor_of(principal), name=data.get("name"),
                              status=data.get("status"), password=data.get("password"))
         return Response(UserOut(user).data)
 

@@ -1,8 +1,7 @@
-"""/v1/auth/*: sign-up, sign-in, refresh, sign-out, me, password change (spec section 7)."""
+"""/v1/auth/*: sign-up, sign-in, refresh, sign-out, me, password change (docs/api.md §8)."""
 
 from typing import Any
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.request import Request
@@ -13,6 +12,7 @@ from hellojohn_project.api.errors import ApiError
 from hellojohn_project.api.permissions import AnyOf, EndUser, PublishableKey
 from hellojohn_project.api.principal import Principal
 from sessions_app import services
+from sessions_app.api.callers import actor_of, session_context
 from sessions_app.api.serializers import (
     IssuedSessionOnlyOut,
     IssuedSessionOut,
@@ -28,19 +28,6 @@ from sessions_app.api.serializers import (
 )
 from sessions_app.api.throttles import RefreshThrottles, SignInThrottles, SignUpThrottles
 from sessions_app.device import device_from_request
-from sessions_app.models import RevocationReason, Session
-from sessions_app.selectors import idle_timeout_of
-
-
-def session_context(principal: Principal) -> dict[str, Any]:
-    """Serializer context: the clock and rules that decide `status`, and `current` for end users."""
-    context: dict[str, Any] = {
-        "now": timezone.now(),
-        "idle_timeout": idle_timeout_of(getattr(principal.tenant, "config", None)),
-    }
-    if principal.session is not None:
-        context["current_session_id"] = principal.session.pk
-    return context
 
 
 def signed_in_body(signed_in: services.SignedIn, principal: Principal) -> dict[str, Any]:
@@ -99,8 +86,8 @@ class SignOutView(APIView):
         data = validated(SignOutIn, request)
         principal: Principal = request.user
         if principal.kind == "user":
-            services.revoke_sessions(sessions=Session.objects.filter(pk=principal.session.pk),
-                                     reason=RevocationReason.SIGNED_OUT, actor=services.Actor(principal.actor))
+            services.revoke_session(session=principal.session, actor=actor_of(principal),
+                                    current=principal.session)
         elif "refresh_token" in data:
             services.sign_out_with_refresh_token(tenant=principal.tenant, refresh_token=data["refresh_token"])
         else:

@@ -1,4 +1,4 @@
-"""/v1/sessions: list, retrieve, revoke one, revoke all, verify (spec section 7)."""
+"""/v1/sessions: list, retrieve, revoke one, revoke all, verify (docs/api.md §9)."""
 
 from typing import Any
 
@@ -10,13 +10,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
-from hellojohn_project.api.errors import ApiError, api_error_from
+from hellojohn_project.api.errors import api_error_from
 from hellojohn_project.api.pagination import paginate
 from hellojohn_project.api.params import bool_param, choice_param, country_param, id_param
 from hellojohn_project.api.permissions import AnyOf, SecretKey
 from hellojohn_project.api.principal import Principal
 from sessions_app import services
-from sessions_app.api.auth_views import session_context, validated
+from sessions_app.api.auth_views import validated
+from sessions_app.api.callers import actor_of, session_context
 from sessions_app.api.serializers import (
     RevokedCountOut,
     SessionOut,
@@ -25,10 +26,10 @@ from sessions_app.api.serializers import (
     VerifyIn,
     VerifyOut,
 )
-from sessions_app.authentication import session_for_access_token
-from sessions_app.exceptions import SessionExpired, SessionNotFound, SessionRevoked
-from sessions_app.models import DeviceType, RevocationReason, Session, SessionStatus
-from sessions_app.selectors import status_q
+from sessions_app.authentication import unauthorized
+from sessions_app.exceptions import SessionNotFound, SessionUnusable
+from sessions_app.models import DeviceType, Session, SessionStatus, status_q
+from sessions_app.tokens import InvalidAccessToken
 from tenants_app.exceptions import UserNotFound
 from tenants_app.ids import is_valid_id
 from tenants_app.models import User
@@ -102,15 +103,7 @@ class SessionViewSet(ViewSet):
     @extend_schema(responses={204: None}, tags=["sessions"])
     def destroy(self, request: Request, id: str) -> Response:
         principal: Principal = request.user
-        session = self._get(request, id)
-        if principal.kind == "secret":
-            reason = RevocationReason.REVOKED_BY_ADMIN
-        elif session.pk == principal.session.pk:
-            reason = RevocationReason.SIGNED_OUT  # a user revoking its own current session signs out
-        else:
-            reason = RevocationReason.REVOKED_BY_USER
-        services.revoke_sessions(sessions=Session.objects.filter(pk=session.pk), reason=reason,
-                                 actor=services.Actor(principal.actor))
+        services.revoke_session(session=self._get(request, id), actor=actor_of(principal), current=principal.session)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -124,9 +117,7 @@ class SessionViewSet(ViewSet):
         principal: Principal = request.user
         user = _scoped_user(request, required_for_admin=True)
         keep = principal.session if principal.kind == "user" and bool_param(request, "except_current") else None
-        reason = RevocationReason.REVOKED_BY_ADMIN if principal.kind == "secret" else RevocationReason.REVOKED_BY_USER
-        revoked = services.revoke_user_sessions(user=user, reason=reason, actor=services.Actor(principal.actor),
-                                                keep=keep)
+        revoked = services.revoke_user_sessions(user=user, actor=actor_of(principal), keep=keep)
         return Response({"revoked": len(revoked)})
 
     def _get(self, request: Request, pk: str) -> Session:
@@ -147,19 +138,17 @@ class VerifyViewSet(ViewSet):
         data = validated(VerifyIn, request)
         principal: Principal = request.user
         body: dict[str, Any] = {"valid": False, "reason": None, "session": None}
-        try:
-            session = session_for_access_token(data["token"])
-        except ApiError as exc:  # an unusable token is an answer here, not an error
-            body["reason"] = exc.error_code
-            return Response(body)
-        if session.tenant_id != principal.tenant.id:
-            body["reason"] = "invalid_token"  # another tenant's token: say nothing about it
-            return Response(body)
         context = session_context(principal)
         try:
-            services.ensure_active(session, now=context["now"])
-        except (SessionRevoked, SessionExpired) as exc:
+            # Another tenant's token is simply invalid here: say nothing about it. Asking is not using.
+            session = services.use_session(access_token=data["token"], tenant=principal.tenant,
+                                           record_activity=False, now=context["now"]).session
+        except InvalidAccessToken as exc:  # an unusable token is an answer here, not an error
+            body["reason"] = unauthorized(exc).error_code
+            return Response(body)
+        except SessionUnusable as exc:
             body["reason"] = exc.code
+            session = exc.session
         else:
             body["valid"] = True
         body["session"] = SessionOut(session, context=context).data

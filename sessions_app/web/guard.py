@@ -1,7 +1,7 @@
 """Who is looking at a page: the tenant from the URL and the signed-in session from the cookie.
 
-Each request looks the session up by its token's hash, checks it is still usable and records the
-activity (throttled by `services.touch`). It never rotates the token. A cookie that no longer opens
+Each request uses the session through `services.use_session`: looked up by its token's hash,
+checked still usable, its activity recorded (throttled). It never rotates the token. A cookie that no longer opens
 a session sends the browser to sign-in with a short explanation, and the cookie is dropped.
 """
 
@@ -15,12 +15,10 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
-from django.utils import timezone
 
 from sessions_app import services
-from sessions_app.exceptions import SessionExpired, SessionRevoked
+from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionRevoked
 from sessions_app.models import RevocationReason, Session
-from sessions_app.selectors import session_for_refresh_token
 from sessions_app.web.cookie import forget_token, token_from
 from tenants_app.models import Tenant, User
 from tenants_app.selectors import active_tenant_by_slug
@@ -69,19 +67,15 @@ def visitor_or_reason(request: HttpRequest, tenant: Tenant) -> Visitor | str | N
     token = token_from(request)
     if token is None:
         return None
-    # A cookie of another tenant (one browser, two tenants' pages) finds nothing here, by design.
-    session = session_for_refresh_token(tenant=tenant, token=token)
-    if session is None:
-        return UNKNOWN
-    now = timezone.now()
     try:
-        services.ensure_active(session, now=now)
-    except SessionRevoked:
-        return ENDED_BECAUSE.get(session.revoked_reason, UNKNOWN)
+        used = services.use_session(page_token=token, tenant=tenant)
+    except RefreshTokenInvalid:
+        return UNKNOWN
+    except SessionRevoked as exc:
+        return ENDED_BECAUSE.get(exc.session.revoked_reason, UNKNOWN)
     except SessionExpired:
         return EXPIRED
-    services.touch(session, now=now)
-    return Visitor(tenant=tenant, session=session, now=now)
+    return Visitor(tenant=tenant, session=used.session, now=used.now)
 
 
 def back_to_sign_in(request: HttpRequest, tenant: Tenant, reason: str | None, *,

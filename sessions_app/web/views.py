@@ -1,7 +1,7 @@
 """The end-user pages of a tenant: sign in, see every signed-in device, and sign any of them out.
 
 Thin: each view parses, authorizes through the cookie guard, calls a service and renders. Every
-sign-out goes through `services.revoke_sessions`, the one revocation path the API uses as well.
+sign-out goes through `services.revoke_session(s)`, the one revocation path the API uses as well.
 """
 
 from django.contrib import messages
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from sessions_app import services
 from sessions_app.device import device_from_request
-from sessions_app.models import RevocationReason, Session
+from sessions_app.models import Session
 from sessions_app.selectors import active_sessions_for, session_of_user
 from sessions_app.web.cookie import store_token
 from sessions_app.web.forms import SignInForm
@@ -117,7 +117,7 @@ def sign_out_session(request: HttpRequest, visitor: Visitor, session_id: str) ->
         raise Http404("No such session.")
     if session.pk == visitor.session.pk:
         return _sign_out_here(request, visitor)
-    if _revoke_one(visitor, session, RevocationReason.REVOKED_BY_USER):
+    if _revoke_one(visitor, session):
         messages.success(request, f"Signed out of {session.device_label}.")
     else:
         messages.info(request, f"{session.device_label} was already signed out.")
@@ -128,8 +128,7 @@ def sign_out_session(request: HttpRequest, visitor: Visitor, session_id: str) ->
 @require_POST
 @signed_in_page
 def sign_out_others(request: HttpRequest, visitor: Visitor) -> HttpResponse:
-    revoked = services.revoke_user_sessions(user=visitor.user, reason=RevocationReason.REVOKED_BY_USER,
-                                            actor=_actor(visitor), keep=visitor.session)
+    revoked = services.revoke_user_sessions(user=visitor.user, actor=_actor(visitor), keep=visitor.session)
     if revoked:
         count = len(revoked)
         messages.success(request, f"Signed out of {count} other device{'s' if count != 1 else ''}.")
@@ -139,15 +138,15 @@ def sign_out_others(request: HttpRequest, visitor: Visitor) -> HttpResponse:
 
 
 def _sign_out_here(request: HttpRequest, visitor: Visitor) -> HttpResponse:
-    _revoke_one(visitor, visitor.session, RevocationReason.SIGNED_OUT)
+    _revoke_one(visitor, visitor.session)
     return back_to_sign_in(request, visitor.tenant, "You signed out.", level=messages.SUCCESS)
 
 
 def _actor(visitor: Visitor) -> services.Actor:
-    return services.Actor(f"user:{visitor.user.id}")
+    return services.Actor.for_user(visitor.user.id)
 
 
-def _revoke_one(visitor: Visitor, session: Session, reason: RevocationReason) -> bool:
-    return bool(services.revoke_sessions(sessions=Session.objects.filter(pk=session.pk), reason=reason,
-                                         actor=_actor(visitor), now=visitor.now))
-
+def _revoke_one(visitor: Visitor, session: Session) -> bool:
+    """Ends `session`: signing out if it is this browser's own, else `revoked_by_user` (the rules decide)."""
+    return bool(services.revoke_session(session=session, actor=_actor(visitor), current=visitor.session,
+                                        now=visitor.now))

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from sessions_app.retention import purge_sessions, purgeable_sessions, retention_cutoff
+from sessions_app.services import purge_sessions, purgeable_sessions, retention_cutoff
 
 
 class Command(BaseCommand):

@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from sessions_app.tokens import rotate_signing_key
+from sessions_app.services import rotate_signing_key
 
 
 class Command(BaseCommand):

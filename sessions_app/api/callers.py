@@ -1,0 +1,27 @@
+"""What the /v1 views derive from their caller: the actor the rules record, and the serializer context."""
+
+from typing import Any
+
+from django.utils import timezone
+
+from hellojohn_project.api.principal import Principal
+from sessions_app.actors import Actor
+from sessions_app.selectors import idle_timeout_of
+
+
+def actor_of(principal: Principal) -> Actor:
+    """A tenant's backend acts as its API key; an end user as themself."""
+    if principal.api_key is not None:
+        return Actor.for_api_key(principal.api_key.id)
+    return Actor.for_user(principal.user.id)
+
+
+def session_context(principal: Principal) -> dict[str, Any]:
+    """Serializer context: the clock and rules that decide `status`, and `current` for end users."""
+    context: dict[str, Any] = {
+        "now": timezone.now(),
+        "idle_timeout": idle_timeout_of(getattr(principal.tenant, "config", None)),
+    }
+    if principal.session is not None:
+        context["current_session_id"] = principal.session.pk
+    return context

@@ -1,0 +1,66 @@
+"""Refresh tokens: rotation, reuse detection (theft), and signing out with a refresh token."""
+
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app import audit
+from sessions_app.actors import SYSTEM, Actor
+from sessions_app.exceptions import RefreshTokenExpired, RefreshTokenInvalid, RefreshTokenReused, SessionRevoked
+from sessions_app.models import RefreshToken, RevocationReason, Session
+from sessions_app.selectors import refresh_token_for
+from sessions_app.services.credentials import IssuedSession, issue_refresh_token, issued
+from sessions_app.services.revocation import revoke_session
+from sessions_app.services.session_use import ensure_active
+from tenants_app.models import Tenant
+
+
+def refresh_session(*, tenant: Tenant, refresh_token: str) -> IssuedSession:
+    """Rotates a refresh token: the presented one is retired and a new one issued.
+
+    Presenting a retired token is treated as theft and revokes the whole session. The retirement is
+    a conditional UPDATE, so of two refreshes racing with one token exactly one wins.
+    """
+    now = timezone.now()
+    record = refresh_token_for(tenant=tenant, token=refresh_token)
+    if record is None:
+        raise RefreshTokenInvalid()
+    session = record.session
+    if record.retired_at is not None:
+        _handle_reuse(session)
+    if session.revoked_at is not None:
+        raise SessionRevoked()
+    if record.expires_at <= now:
+        raise RefreshTokenExpired()
+    ensure_active(session, now=now)
+    with transaction.atomic():
+        won = bool(RefreshToken.objects.filter(pk=record.pk, retired_at__isnull=True).update(retired_at=now))
+        # Re-checked in the same statement that records the activity: a revocation that committed
+        # after our read (or that PostgreSQL makes us wait for) shows up here as 0 rows.
+        still_active = won and bool(
+            Session.objects.filter(pk=session.pk, revoked_at__isnull=True).update(last_active_at=now)
+        )
+        if still_active:
+            new_record, plaintext = issue_refresh_token(session=session, now=now)
+            RefreshToken.objects.filter(pk=record.pk).update(replaced_by=new_record)
+    if not won:
+        _handle_reuse(session)
+    if not still_active:
+        raise SessionRevoked()
+    session.last_active_at = now
+    audit.session_refreshed(tenant_id=tenant.id, session_id=session.id)
+    return issued(session=session, refresh=(new_record, plaintext), now=now)
+
+
+def _handle_reuse(session: Session) -> None:
+    revoke_session(session=session, reason=RevocationReason.REFRESH_TOKEN_REUSED, actor=SYSTEM)
+    audit.refresh_token_reused(tenant_id=session.tenant_id, session_id=session.id)
+    raise RefreshTokenReused()
+
+
+def sign_out_with_refresh_token(*, tenant: Tenant, refresh_token: str) -> None:
+    """Sign-out by refresh token: works whether or not the access token has expired (it signs out)."""
+    record = refresh_token_for(tenant=tenant, token=refresh_token)
+    if record is None or record.retired_at is not None:
+        raise RefreshTokenInvalid()
+    session = record.session
+    revoke_session(session=session, actor=Actor.for_user(session.user_id), current=session)

@@ -1,0 +1,100 @@
+"""Using a session: the one check every request with a session credential passes, and its activity write.
+
+API authentication (an access token), the sessions page (its cookie's refresh token) and
+`POST /v1/sessions/verify` all call `use_session`; what each gets back is the session with its user,
+tenant and config, or a domain error that says why not. A check that answers without the database
+changes only this module.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionRevoked
+from sessions_app.models import Session, SessionStatus
+from sessions_app.selectors import idle_timeout_of, refresh_token_for, session_for_access_check
+from sessions_app.tokens import InvalidAccessToken, decode_access_token
+from tenants_app.models import Tenant, User
+from tenants_app.selectors import config_of
+
+
+@dataclass(frozen=True)
+class SessionInUse:
+    """A session that may be used, and the moment that was decided (the clock of the request)."""
+
+    session: Session
+    now: datetime
+
+
+def use_session(*, access_token: str | None = None, page_token: str | None = None, tenant: Tenant | None = None,
+                then: Callable[[Session], None] | None = None, record_activity: bool = True,
+                now: datetime | None = None) -> SessionInUse:
+    """The session behind one credential, checked usable, its activity recorded.
+
+    Exactly one of `access_token` (a JWT) or `page_token` (the page cookie's refresh token, looked up
+    within `tenant`) is given. With an access token, `tenant` (if given) is the only tenant whose
+    tokens count. Raises, in this order: `ExpiredAccessToken` / `InvalidAccessToken` (bad token, or it
+    names no session of an active tenant) or `RefreshTokenInvalid` (no such unretired page token);
+    then `SessionRevoked` / `SessionExpired` (a disabled user's sessions are expired), which carry
+    the session. `then(session)` is the caller's own check, run before the activity is recorded.
+    Verification records no activity (`record_activity=False`): asking about a token is not using it.
+    """
+    now = now or timezone.now()
+    session = _session_for_access_token(access_token, tenant) if access_token is not None \
+        else _session_for_page_token(page_token, tenant)
+    ensure_active(session, now=now)
+    if then is not None:
+        then(session)
+    if record_activity:
+        touch(session, now=now)
+    return SessionInUse(session=session, now=now)
+
+
+def _session_for_access_token(token: str, tenant: Tenant | None) -> Session:
+    claims = decode_access_token(token)
+    session = session_for_access_check(claims["session_id"])
+    if session is None or session.tenant_id != claims["tenant_id"] or session.user_id != claims["sub"]:
+        # Purged, or claims that do not fit together: either way this token identifies nothing.
+        raise InvalidAccessToken("no such session")
+    if session.tenant.status != Tenant.Status.ACTIVE:
+        # A disabled tenant's keys already fail; its users' tokens must not outlive them.
+        raise InvalidAccessToken("tenant disabled")
+    if tenant is not None and session.tenant_id != tenant.id:
+        raise InvalidAccessToken("another tenant's token")  # say nothing more about it
+    return session
+
+
+def _session_for_page_token(token: str | None, tenant: Tenant | None) -> Session:
+    if token is None or tenant is None:
+        raise ValueError("use_session needs an access token, or a page token and its tenant")
+    # A cookie of another tenant (one browser, two tenants' pages) finds nothing here, by design.
+    record = refresh_token_for(tenant=tenant, token=token)
+    if record is None or record.retired_at is not None or record.session.tenant.status != Tenant.Status.ACTIVE:
+        raise RefreshTokenInvalid()
+    return record.session
+
+
+def ensure_active(session: Session, *, now: datetime) -> None:
+    """Raises SessionRevoked or SessionExpired (carrying `session`) unless it may still be used."""
+    status = session.status_at(now, idle_timeout_of(config_of(session.tenant)))
+    if status == SessionStatus.REVOKED:
+        raise SessionRevoked(session=session)
+    if status == SessionStatus.EXPIRED or session.user.status != User.Status.ACTIVE:
+        raise SessionExpired(session=session)
+
+
+def touch(session: Session, *, now: datetime) -> None:
+    """Advances last_active_at, writing at most once per HJ_ACTIVITY_WRITE_INTERVAL per session.
+
+    Like knox's renew_token: most requests find the stored value fresh and write nothing; a stale
+    one is moved with a conditional UPDATE, so concurrent requests of one session write at most once
+    and an UPDATE never resurrects a session revoked meanwhile (it touches only last_active_at).
+    """
+    stale_before = now - settings.HJ_ACTIVITY_WRITE_INTERVAL
+    if session.last_active_at > stale_before:
+        return
+    Session.objects.filter(pk=session.pk, last_active_at__lte=stale_before).update(last_active_at=now)
+    session.last_active_at = now

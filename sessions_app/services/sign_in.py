@@ -1,0 +1,93 @@
+"""Signing in: checking credentials, starting a session within the tenant's session limit, sign-up."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import lru_cache
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app import audit
+from sessions_app.actors import SYSTEM
+from sessions_app.device import DeviceInfo
+from sessions_app.models import RevocationReason, Session, active_q
+from sessions_app.services.accounts import canonical_email, create_user
+from sessions_app.services.credentials import IssuedSession, issue_refresh_token, issued
+from sessions_app.services.revocation import revoke_sessions
+from tenants_app.exceptions import AccountDisabled, InvalidCredentials
+from tenants_app.models import Tenant, User
+from tenants_app.selectors import config_of
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    user: User
+    issued: IssuedSession
+
+
+@lru_cache(maxsize=1)
+def _dummy_password_hash() -> str:
+    return make_password("an unguessable dummy password for timing")
+
+
+def authenticate(*, tenant: Tenant, email: str, password: str, ip_address: str | None) -> User:
+    """The user with these credentials. Unknown email and wrong password fail alike, at alike cost."""
+    normalized = canonical_email(email)
+    user = User.objects.filter(tenant=tenant, email=normalized).first()
+    if user is None:
+        check_password(password, _dummy_password_hash())  # spend the same hashing time as a real check
+        audit.sign_in_failed(tenant_id=tenant.id, email=normalized, reason="unknown_email", ip_address=ip_address)
+        raise InvalidCredentials()
+    if not check_password(password, user.password):
+        audit.sign_in_failed(tenant_id=tenant.id, email=normalized, reason="wrong_password", ip_address=ip_address)
+        raise InvalidCredentials()
+    if user.status != User.Status.ACTIVE:
+        audit.sign_in_failed(tenant_id=tenant.id, email=normalized, reason="account_disabled", ip_address=ip_address)
+        raise AccountDisabled()
+    return user
+
+
+def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
+    """A new, independent session of `user` on a device, within the tenant's session limit.
+
+    The user's row is locked first, so parallel sign-ins of one user queue here and each sees the
+    sessions the previous one left: the limit holds under concurrency (SQLite gets the same
+    guarantee from its IMMEDIATE transactions). docs/api.md §12, "Session limit".
+    """
+    config = config_of(user.tenant)
+    now = timezone.now()
+    with transaction.atomic():
+        User.objects.select_for_update().filter(pk=user.pk).update(last_sign_in_at=now)
+        session = Session.objects.create(
+            tenant_id=user.tenant_id, user=user, created_at=now, last_active_at=now,
+            expires_at=now + timedelta(seconds=config.session_duration),
+            user_agent=device.user_agent, ip_address=device.ip_address, country=device.country,
+            device_type=device.device_type, browser=device.browser, os=device.os,
+        )
+        if config.max_sessions_per_user is not None:
+            # Newest first; everything past the limit is the oldest and goes.
+            excess = (
+                Session.objects.filter(active_q(now=now, idle_timeout=config.idle_timeout), user=user)
+                .order_by("-created_at", "-id")
+                .values_list("pk", flat=True)[config.max_sessions_per_user:]
+            )
+            revoke_sessions(session_ids=excess, reason=RevocationReason.SESSION_LIMIT, actor=SYSTEM, now=now)
+        refresh = issue_refresh_token(session=session, now=now)
+    user.last_sign_in_at = now
+    session.tenant = user.tenant
+    audit.sign_in_succeeded(tenant_id=user.tenant_id, user_id=user.id, session_id=session.id,
+                            ip_address=device.ip_address)
+    return issued(session=session, refresh=refresh, now=now)
+
+
+def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo) -> SignedIn:
+    user = authenticate(tenant=tenant, email=email, password=password, ip_address=device.ip_address)
+    user.tenant = tenant
+    return SignedIn(user=user, issued=start_session(user=user, device=device))
+
+
+def sign_up(*, tenant: Tenant, email: str, password: str, name: str, device: DeviceInfo) -> SignedIn:
+    user = create_user(tenant=tenant, email=email, password=password, name=name)
+    user.tenant = tenant
+    return SignedIn(user=user, issued=start_session(user=user, device=device))
