@@ -25,6 +25,11 @@ def idle_timeout_of(config: TenantConfig | None) -> int | None:
     return config.idle_timeout if config is not None else None
 
 
+def session_status(session: Session, *, now: datetime) -> SessionStatus:
+    """`session`'s status under its tenant's rules; no query when its tenant and config came with it."""
+    return session.status_at(now, idle_timeout_of(getattr(session.tenant, "config", None)))
+
+
 def active_sessions_for(user: User, *, now: datetime) -> QuerySet[Session]:
     """The user's active sessions, most recently active first."""
     config = getattr(user.tenant, "config", None)

@@ -13,8 +13,10 @@ from sessions_app import services
 from sessions_app.actors import SYSTEM, Actor
 from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionNotFound, SessionRevoked
 from sessions_app.models import RevocationReason, Session, SessionStatus, idle_cutoff, status_q
+from sessions_app.selectors import session_status, status_q_across_tenants
 from sessions_app.services.credentials import issue_refresh_token
-from tests.factories import SessionFactory, UserFactory
+from tenants_app.models import TenantConfig
+from tests.factories import SessionFactory, TenantFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -119,3 +121,22 @@ def test_asking_about_a_session_records_no_activity() -> None:
     session.user.save()
     with pytest.raises(SessionExpired):
         services.use_session(page_token=token, tenant=session.tenant)
+
+
+def test_status_across_tenants_applies_each_tenants_idle_timeout() -> None:
+    now = timezone.now()
+    strict, lax, bare = TenantFactory(), TenantFactory(), TenantFactory(config=None)
+    TenantConfig.objects.filter(tenant=strict).update(idle_timeout=600)
+    TenantConfig.objects.filter(tenant=lax).update(idle_timeout=None)
+    an_hour_ago = now - timedelta(hours=1)
+    for tenant in (strict, lax, bare):
+        SessionFactory(user=UserFactory(tenant=tenant), last_active_at=an_hour_ago)
+        SessionFactory(user=UserFactory(tenant=tenant), revoked_at=now, revoked_reason=RevocationReason.SIGNED_OUT)
+    sessions = list(Session.objects.select_related("tenant__config"))
+    for tenant_ids in (None, [strict.id], [lax.id, bare.id], [strict.id, lax.id, bare.id]):
+        for status in SessionStatus:
+            in_sql = set(Session.objects.filter(status_q_across_tenants(status, now=now, tenant_ids=tenant_ids))
+                         .values_list("pk", flat=True))
+            expected = {s.pk for s in sessions if session_status(s, now=now) == status
+                        and (tenant_ids is None or s.tenant_id in tenant_ids)}
+            assert in_sql == expected, (status, tenant_ids)

@@ -23,10 +23,3 @@ class Principal:
     # DRF and Django look for these on request.user.
     is_authenticated = True
     is_anonymous = False
-
-    @property
-    def actor(self) -> str:
-        """How the audit trail names this caller."""
-        if self.api_key is not None:
-            return f"api_key:{self.api_key.id}"
-        return f"user:{self.user.id}" if self.user is not None else "anonymous"

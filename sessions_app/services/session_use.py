@@ -15,10 +15,9 @@ from django.utils import timezone
 
 from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionRevoked
 from sessions_app.models import Session, SessionStatus
-from sessions_app.selectors import idle_timeout_of, refresh_token_for, session_for_access_check
+from sessions_app.selectors import refresh_token_for, session_for_access_check, session_status
 from sessions_app.tokens import InvalidAccessToken, decode_access_token
 from tenants_app.models import Tenant, User
-from tenants_app.selectors import config_of
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def _session_for_page_token(token: str | None, tenant: Tenant | None) -> Session
 
 def ensure_active(session: Session, *, now: datetime) -> None:
     """Raises SessionRevoked or SessionExpired (carrying `session`) unless it may still be used."""
-    status = session.status_at(now, idle_timeout_of(config_of(session.tenant)))
+    status = session_status(session, now=now)
     if status == SessionStatus.REVOKED:
         raise SessionRevoked(session=session)
     if status == SessionStatus.EXPIRED or session.user.status != User.Status.ACTIVE:
