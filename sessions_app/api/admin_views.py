@@ -13,8 +13,7 @@ from hellojohn_project.api.pagination import paginate
 from hellojohn_project.api.permissions import SecretKey
 from hellojohn_project.api.principal import Principal
 from sessions_app import services
-from sessions_app.api.auth_views import validated
-from sessions_app.api.callers import actor_of
+from sessions_app.api.callers import actor_of, validated
 from sessions_app.api.serializers import ConfigOut, ConfigPatchIn, UserCreateIn, UserOut, UserPageOut, UserPatchIn
 from tenants_app.exceptions import UserNotFound
 from tenants_app.ids import is_valid_id

@@ -12,7 +12,7 @@ from hellojohn_project.api.errors import ApiError
 from hellojohn_project.api.permissions import AnyOf, EndUser, PublishableKey
 from hellojohn_project.api.principal import Principal
 from sessions_app import services
-from sessions_app.api.callers import actor_of, session_context
+from sessions_app.api.callers import actor_of, session_context, validated
 from sessions_app.api.serializers import (
     IssuedSessionOnlyOut,
     IssuedSessionOut,
@@ -35,12 +35,6 @@ def signed_in_body(signed_in: services.SignedIn, principal: Principal) -> dict[s
         "user": UserOut(signed_in.user).data,
         "session": IssuedSessionOut(signed_in.issued, context=session_context(principal)).data,
     }
-
-
-def validated(serializer_class: type, request: Request) -> dict[str, Any]:
-    serializer = serializer_class(data=request.data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
 
 
 class SignUpView(APIView):

@@ -1,12 +1,20 @@
-"""What the /v1 views derive from their caller: the actor the rules record, and the serializer context."""
+"""What every /v1 view takes from its request: the validated body, the caller as an actor, the serializer context."""
 
 from typing import Any
 
 from django.utils import timezone
+from rest_framework.request import Request
 
 from hellojohn_project.api.principal import Principal
 from sessions_app.actors import Actor
 from sessions_app.selectors import idle_timeout_of
+
+
+def validated(serializer_class: type, request: Request) -> dict[str, Any]:
+    """The request body through its input serializer; invalid input raises the contract's 400."""
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def actor_of(principal: Principal) -> Actor:

@@ -16,8 +16,7 @@ from hellojohn_project.api.params import bool_param, choice_param, country_param
 from hellojohn_project.api.permissions import AnyOf, SecretKey
 from hellojohn_project.api.principal import Principal
 from sessions_app import services
-from sessions_app.api.auth_views import validated
-from sessions_app.api.callers import actor_of, session_context
+from sessions_app.api.callers import actor_of, session_context, validated
 from sessions_app.api.serializers import (
     RevokedCountOut,
     SessionOut,
