@@ -1,5 +1,5 @@
 """Signing out from the page: one other device, all other devices, or this one. Every action is a
-POST with CSRF protection, goes through `services.revoke_sessions`, and refuses sessions that are
+POST with CSRF protection, goes through the revocation rule (`services.revoke_session`), and refuses sessions that are
 not the visitor's own."""
 
 from typing import Any

@@ -42,8 +42,10 @@ def use_session(*, access_token: str | None = None, page_token: str | None = Non
     Verification records no activity (`record_activity=False`): asking about a token is not using it.
     """
     now = now or timezone.now()
-    session = _session_for_access_token(access_token, tenant) if access_token is not None \
-        else _session_for_page_token(page_token, tenant)
+    if access_token is not None:
+        session = _session_for_access_token(access_token, tenant)
+    else:
+        session = _session_for_page_token(page_token, tenant)
     ensure_active(session, now=now)
     if then is not None:
         then(session)
