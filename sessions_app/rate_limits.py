@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from sessions_app.services.accounts import canonical_email
+
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _PREFIX = "hj:rate"
 
@@ -46,11 +48,11 @@ def address_key(tenant_id: str, address: str | None) -> str:
 
 
 def email_key(tenant_id: str, email: str) -> str:
-    """The key of one account's email within one tenant, however the email is spelled.
+    """The key of one account's email within one tenant, spelled as accounts store it (`canonical_email`).
 
     Hashed: any string a client sends becomes a short, safe cache key (memcached refuses spaces,
     control characters and keys over 250 bytes), and addresses stay out of the cache."""
-    digest = hashlib.sha256(email.strip().lower().encode("utf-8", "surrogatepass")).hexdigest()
+    digest = hashlib.sha256(canonical_email(email).encode("utf-8", "surrogatepass")).hexdigest()
     return f"{tenant_id}:email:{digest}"
 
 
