@@ -1,7 +1,7 @@
-"""DRF adapter of `sessions_app.rate_limits` for the credential endpoints (`docs/api.md` section 13:
-429 `rate_limited` with Retry-After and X-RateLimit-* headers).
+"""DRF adapter of `sessions_app.rate_limits` for the credential endpoints: sign-in, sign-up, refresh.
 
-Each throttle only names its scope and picks its key from the request; the counting, the keys'
+Over a limit the call answers `docs/api.md` section 13's 429 `rate_limited` with Retry-After and
+X-RateLimit-* headers. Each throttle only names its scope and picks its key from the request; the counting, the keys'
 shape and the rates are the rate-limit module's.
 """
 
