@@ -1,8 +1,8 @@
 """DRF adapter of `sessions_app.rate_limits` for the credential endpoints: sign-in, sign-up, refresh.
 
 Over a limit the call answers `docs/api.md` section 13's 429 `rate_limited` with Retry-After and
-X-RateLimit-* headers. Each throttle only names its scope and picks its key from the request; the counting, the keys'
-shape and the rates are the rate-limit module's.
+X-RateLimit-* headers. Each throttle only names its scope and picks its key from the request; the
+counting, the keys' shape and the rates are the rate-limit module's.
 """
 
 from typing import Any
