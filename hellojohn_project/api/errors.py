@@ -3,9 +3,9 @@
 Views raise `ApiError` subclasses (or DRF's own exceptions), the rules raise `DomainError`s;
 `envelope_exception_handler` lets DRF's own handler answer each (its WWW-Authenticate and Retry-After
 headers, its `set_rollback()`) and reshapes the body into `{"error": {code, message, status,
-request_id[, fields]}}`. The tables here are the only ones mapping codes to statuses. Errors raised outside
-DRF (unknown routes, crashes, oversized bodies) are rendered by `error_response` from the root
-URLconf's handlers and the middleware, so every layer answers the same shape.
+request_id[, fields]}}`. The tables here are the only ones mapping codes to statuses. Errors raised
+outside DRF (unknown routes, crashes, oversized bodies) are rendered by `error_response` from the
+root URLconf's handlers and the middleware, so every layer answers the same shape.
 """
 
 import logging
