@@ -1,6 +1,6 @@
 """How the operator console behaves on a big sessions table: time and queries per admin page.
 
-    .venv/bin/python -m tests.pgcluster -- .venv/bin/python -m tests.admin_scale [SESSIONS]
+    .venv/bin/python -m tests.pgcluster -- .venv/bin/python -m bench.admin_scale [SESSIONS]
 
 Fills a fresh database (PostgreSQL through tests.pgcluster, or the DATABASE_URL given) with
 SESSIONS sessions (default 200,000) over 20 tenants and 20,000 users, then requests each admin
@@ -39,7 +39,7 @@ REASONS = list(RevocationReason)
 
 
 def fill(sessions: int) -> tuple[str, str]:
-    rng = random.Random(6)
+    rng = random.Random(6)  # noqa: S311 (seeded fake data for a measurement, not a secret)
     tenants = [create_tenant(name=f"Scale {n}", slug=f"scale-{n}").tenant for n in range(20)]
     TenantConfig.objects.filter(tenant__in=tenants[::2]).update(idle_timeout=7 * 86400)
     password = make_password("unused")

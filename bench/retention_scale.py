@@ -1,6 +1,6 @@
 """How `purge_sessions` behaves on a big table while the service is serving.
 
-    .venv/bin/python -m tests.pgcluster -- .venv/bin/python -m tests.retention_scale [SESSIONS]
+    .venv/bin/python -m tests.pgcluster -- .venv/bin/python -m bench.retention_scale [SESSIONS]
 
 Fills a fresh test database with SESSIONS sessions (default 50,000; half ended 90 days ago, half
 live) with two refresh tokens each, then purges with the default batch size while another thread
@@ -27,7 +27,7 @@ from django.utils import timezone  # noqa: E402
 
 from sessions_app.device import describe_device  # noqa: E402
 from sessions_app.models import RefreshToken, Session  # noqa: E402
-from sessions_app.services import purge_sessions, refresh_session, retention_cutoff, start_session  # noqa: E402  # noqa: E402
+from sessions_app.services import purge_sessions, refresh_session, retention_cutoff, start_session  # noqa: E402
 from tenants_app.services import create_tenant  # noqa: E402
 from tests.factories import UserFactory  # noqa: E402
 

@@ -71,7 +71,7 @@ def client_with(credential: str | None, tenant_id: str | None, **extra: str) -> 
 
 
 @pytest.fixture
-def admin_client(tenant: TenantKeys) -> APIClient:
+def secret_key_client(tenant: TenantKeys) -> APIClient:
     """The tenant's backend: secret key."""
     return client_with(tenant.secret_key, tenant.id)
 

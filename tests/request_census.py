@@ -2,9 +2,9 @@
 
 The README's Reliability section reports these numbers; rerun them with
 
-    .venv/bin/python -m pytest -p tests.request_census tests/test_fuzz_contract.py tests/test_fuzz_params.py \
-        tests/test_hostile_requests.py tests/test_rate_limits.py
-    (PostgreSQL: prefix `.venv/bin/python -m tests.pgcluster --` and add tests/test_concurrency_sessions.py)
+    .venv/bin/python -m pytest -p tests.request_census tests/contract/test_fuzz_contract.py \
+        tests/contract/test_fuzz_params.py tests/contract/test_hostile_requests.py tests/api/test_rate_limits.py
+    (PostgreSQL: prefix `.venv/bin/python -m tests.pgcluster --` and add tests/rules/test_concurrency_sessions.py)
 
 Every request the test client, APIClient or schemathesis's WSGI transport makes passes through
 BaseHandler.get_response, in any thread, so counting there sees all of them.

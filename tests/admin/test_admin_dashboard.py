@@ -10,18 +10,13 @@ from django.utils import timezone
 
 from sessions_app.models import DeviceType, RevocationReason, Session
 from tenants_app.models import TenantConfig
-from tests.admin_helpers import action, staff_client, superuser_client
+from tests.admin_helpers import action, staff_client
 from tests.factories import SessionFactory, UserFactory
 
 INDEX = "/admin/"
 CHANGELIST = "/admin/sessions_app/session/"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def root() -> Any:
-    return superuser_client()
 
 
 @pytest.fixture

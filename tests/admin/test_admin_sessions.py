@@ -42,11 +42,6 @@ def snapshot() -> dict[str, tuple]:
     return {s.pk: (s.revoked_at, s.revoked_reason, s.revoked_by_id) for s in Session.objects.all()}
 
 
-@pytest.fixture
-def root() -> Any:
-    return superuser_client()
-
-
 # --- Rendering ------------------------------------------------------------------------------------
 
 

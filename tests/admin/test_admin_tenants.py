@@ -14,7 +14,7 @@ from sessions_app.models import RevocationReason
 from tenants_app import secrets
 from tenants_app.models import ApiKey, Tenant, TenantConfig
 from tenants_app.selectors import api_key_for
-from tests.admin_helpers import action, staff_client, superuser_client
+from tests.admin_helpers import action, staff_client
 from tests.factories import SessionFactory, TenantFactory, UserFactory
 
 TENANTS = "/admin/tenants_app/tenant/"
@@ -22,11 +22,6 @@ KEYS = "/admin/tenants_app/apikey/"
 KEY_PATTERN = re.compile(r"\b(?:sk|pk)_(?:live|test)_[A-Za-z0-9_-]{32,}")
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def root() -> Any:
-    return superuser_client()
 
 
 def form_data(response: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sessions_app.models import RevocationReason, Session
 from tenants_app.models import User
-from tests.admin_helpers import VIEW_ONLY, action, staff_client, superuser_client
+from tests.admin_helpers import VIEW_ONLY, action, staff_client
 from tests.conftest import IPHONE_SAFARI, client_with, error_code, user_client
 from tests.factories import TEST_PASSWORD, SessionFactory, UserFactory
 
@@ -28,11 +28,6 @@ def listed(client: Any, query: str = "") -> list[str]:
 
 def sessions_of(user: User) -> dict[str, tuple]:
     return {s.pk: (s.revoked_reason, s.revoked_by_id) for s in Session.objects.filter(user=user)}
-
-
-@pytest.fixture
-def root() -> Any:
-    return superuser_client()
 
 
 def test_changelist_search_and_filters(root, tenant, other_tenant):

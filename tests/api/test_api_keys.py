@@ -70,8 +70,8 @@ def test_every_issued_key_is_different(tenant: TenantKeys) -> None:
 # --- The checks, in the contract's order --------------------------------------------------------
 
 
-def test_valid_secret_key_reaches_an_admin_route(admin_client: APIClient) -> None:
-    response = admin_client.get("/v1/admin/config")
+def test_valid_secret_key_reaches_an_admin_route(secret_key_client: APIClient) -> None:
+    response = secret_key_client.get("/v1/admin/config")
     assert response.status_code == 200
     assert response.json() == {"max_sessions_per_user": None, "session_duration": 2592000, "idle_timeout": None,
                                "access_token_ttl": 900}
@@ -209,9 +209,9 @@ def test_access_token_on_an_admin_route_answers_403_insufficient_permissions(
 
 
 @pytest.mark.parametrize("path", ["/v1/auth/sign-in", "/v1/auth/sign-up", "/v1/auth/token/refresh"])
-def test_secret_key_on_a_publishable_route_answers_403_insufficient_permissions(admin_client: APIClient,
-                                                                              path: str) -> None:
-    response = admin_client.post(path, {}, format="json")
+def test_secret_key_on_a_publishable_route_answers_403_insufficient_permissions(secret_key_client: APIClient,
+                                                                                path: str) -> None:
+    response = secret_key_client.post(path, {}, format="json")
     assert response.status_code == 403
     assert error_code(response) == "insufficient_permissions"
 

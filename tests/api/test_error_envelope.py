@@ -51,20 +51,20 @@ def test_unknown_route_without_credentials_answers_404_not_found(path: str) -> N
     assert_envelope(APIClient().get(path), 404, "not_found")
 
 
-def test_unknown_route_with_a_valid_key_answers_404_not_found(admin_client: APIClient) -> None:
-    assert_envelope(admin_client.post("/v1/nope", {"a": 1}, format="json"), 404, "not_found")
+def test_unknown_route_with_a_valid_key_answers_404_not_found(secret_key_client: APIClient) -> None:
+    assert_envelope(secret_key_client.post("/v1/nope", {"a": 1}, format="json"), 404, "not_found")
 
 
-def test_wrong_method_answers_405_with_allow_header(admin_client: APIClient, tenant: TenantKeys) -> None:
+def test_wrong_method_answers_405_with_allow_header(secret_key_client: APIClient, tenant: TenantKeys) -> None:
     before = config_row(tenant)
-    response = admin_client.put("/v1/admin/config", {"session_duration": 600}, format="json")
+    response = secret_key_client.put("/v1/admin/config", {"session_duration": 600}, format="json")
     assert_envelope(response, 405, "method_not_allowed")
     assert response["Allow"] == "GET, PATCH, HEAD, OPTIONS"
     assert config_row(tenant) == before
 
 
-def test_wrong_method_on_a_collection_answers_405(admin_client: APIClient) -> None:
-    response = admin_client.patch("/v1/users", {}, format="json")
+def test_wrong_method_on_a_collection_answers_405(secret_key_client: APIClient) -> None:
+    response = secret_key_client.patch("/v1/users", {}, format="json")
     assert_envelope(response, 405, "method_not_allowed")
     assert "POST" in response["Allow"]
 
@@ -82,10 +82,10 @@ def test_wrong_method_without_credentials_answers_401_first(tenant: TenantKeys) 
     ("text/plain", '{"session_duration": 600}'),
     ("multipart/form-data; boundary=x", "--x--"),
 ])
-def test_unsupported_media_type_answers_415(admin_client: APIClient, tenant: TenantKeys,
+def test_unsupported_media_type_answers_415(secret_key_client: APIClient, tenant: TenantKeys,
                                             content_type: str, body: str) -> None:
     before = config_row(tenant)
-    response = admin_client.generic("PATCH", "/v1/admin/config", body, content_type=content_type)
+    response = secret_key_client.generic("PATCH", "/v1/admin/config", body, content_type=content_type)
     assert_envelope(response, 415, "unsupported_media_type")
     assert config_row(tenant) == before
 
@@ -98,10 +98,10 @@ def test_unsupported_media_type_answers_415(admin_client: APIClient, tenant: Ten
     '"a string"',
     '{"a":' * 5000 + "1" + "}" * 5000,  # nested deeper than the parser's recursion limit
 ])
-def test_malformed_or_non_object_json_answers_400_invalid_request(admin_client: APIClient, tenant: TenantKeys,
+def test_malformed_or_non_object_json_answers_400_invalid_request(secret_key_client: APIClient, tenant: TenantKeys,
                                                                   body: str) -> None:
     before = config_row(tenant)
-    response = admin_client.generic("PATCH", "/v1/admin/config", body, content_type="application/json")
+    response = secret_key_client.generic("PATCH", "/v1/admin/config", body, content_type="application/json")
     assert_envelope(response, 400, "invalid_request")
     assert config_row(tenant) == before
 
@@ -113,52 +113,56 @@ def test_body_over_the_limit_answers_413_before_authentication(tenant: TenantKey
     assert_envelope(response, 413, "payload_too_large")
 
 
-def test_body_over_the_limit_with_a_valid_key_creates_nothing(admin_client: APIClient) -> None:
+def test_body_over_the_limit_with_a_valid_key_creates_nothing(secret_key_client: APIClient) -> None:
     body = json.dumps({"email": "big@example.com", "name": "x" * (64 * 1024)})
-    response = admin_client.generic("POST", "/v1/users", body, content_type="application/json")
+    response = secret_key_client.generic("POST", "/v1/users", body, content_type="application/json")
     assert_envelope(response, 413, "payload_too_large")
     assert not User.objects.filter(email="big@example.com").exists()
 
 
-def test_body_at_the_limit_is_parsed(admin_client: APIClient, tenant: TenantKeys) -> None:
+def test_body_at_the_limit_is_parsed(secret_key_client: APIClient, tenant: TenantKeys) -> None:
     padding = settings.HJ_MAX_BODY_BYTES - len(json.dumps({"session_duration": 600}))
     body = json.dumps({"session_duration": 600}) + " " * padding
     assert len(body.encode()) == settings.HJ_MAX_BODY_BYTES
-    response = admin_client.generic("PATCH", "/v1/admin/config", body, content_type="application/json")
+    response = secret_key_client.generic("PATCH", "/v1/admin/config", body, content_type="application/json")
     assert response.status_code == 200, response.content
     assert config_row(tenant)["session_duration"] == 600
 
 
-def test_non_numeric_content_length_answers_400(admin_client: APIClient) -> None:
-    response = admin_client.generic("PATCH", "/v1/admin/config", "{}", content_type="application/json",
-                                    CONTENT_LENGTH="lots")
+def test_non_numeric_content_length_answers_400(secret_key_client: APIClient) -> None:
+    response = secret_key_client.generic("PATCH", "/v1/admin/config", "{}", content_type="application/json",
+                                         CONTENT_LENGTH="lots")
     assert_envelope(response, 400, "invalid_request")
 
 
 # --- Validation ---------------------------------------------------------------------------------
 
 
-def test_out_of_range_value_answers_invalid_parameter_with_fields(admin_client: APIClient, tenant: TenantKeys) -> None:
+def test_out_of_range_value_answers_invalid_parameter_with_fields(
+    secret_key_client: APIClient, tenant: TenantKeys,
+) -> None:
     before = config_row(tenant)
-    response = admin_client.patch("/v1/admin/config", {"max_sessions_per_user": 0}, format="json")
+    response = secret_key_client.patch("/v1/admin/config", {"max_sessions_per_user": 0}, format="json")
     assert_envelope(response, 400, "invalid_parameter",
                     fields={"max_sessions_per_user": ["Must be between 1 and 1000."]})
     assert config_row(tenant) == before
 
 
 @pytest.mark.parametrize("value", ["5", 5.5, True, [5], {"n": 5}])
-def test_wrong_json_type_answers_invalid_request_with_fields(admin_client: APIClient, tenant: TenantKeys,
+def test_wrong_json_type_answers_invalid_request_with_fields(secret_key_client: APIClient, tenant: TenantKeys,
                                                              value: Any) -> None:
     before = config_row(tenant)
-    response = admin_client.patch("/v1/admin/config", {"access_token_ttl": value}, format="json")
+    response = secret_key_client.patch("/v1/admin/config", {"access_token_ttl": value}, format="json")
     error = assert_envelope(response, 400, "invalid_request", fields={"access_token_ttl": ["Must be an integer."]})
     assert "type" in error["message"]
     assert config_row(tenant) == before
 
 
-def test_unknown_body_field_answers_invalid_parameter_naming_it(admin_client: APIClient, tenant: TenantKeys) -> None:
+def test_unknown_body_field_answers_invalid_parameter_naming_it(
+    secret_key_client: APIClient, tenant: TenantKeys,
+) -> None:
     before = config_row(tenant)
-    response = admin_client.patch("/v1/admin/config", {"session_duration": 600, "colour": "red"}, format="json")
+    response = secret_key_client.patch("/v1/admin/config", {"session_duration": 600, "colour": "red"}, format="json")
     assert_envelope(response, 400, "invalid_parameter", fields={"colour": ["Unknown field."]})
     # Nothing applied, not even the valid field next to the unknown one.
     assert config_row(tenant) == before
@@ -169,8 +173,8 @@ def test_missing_required_field_answers_invalid_parameter(public_client: APIClie
     assert_envelope(response, 400, "invalid_parameter", fields={"password": ["This field is required."]})
 
 
-def test_malformed_query_parameter_answers_invalid_parameter(admin_client: APIClient) -> None:
-    response = admin_client.get("/v1/users", {"limit": "many"})
+def test_malformed_query_parameter_answers_invalid_parameter(secret_key_client: APIClient) -> None:
+    response = secret_key_client.get("/v1/users", {"limit": "many"})
     assert_envelope(response, 400, "invalid_parameter", fields={"limit": ["Must be an integer between 1 and 100."]})
 
 

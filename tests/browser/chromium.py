@@ -18,7 +18,7 @@ from tests.conftest import DESKTOP_CHROME, IPHONE_SAFARI
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 # Browser contexts of the two devices the issue names: a desktop Chrome and an iPhone at 375 px.
 DESKTOP = {"user_agent": DESKTOP_CHROME, "viewport": {"width": 1280, "height": 900}, "device_scale_factor": 1}
@@ -45,7 +45,7 @@ def require_chromium() -> str:
 
 @contextmanager
 def launched_chromium() -> Iterator[Browser]:
-    """The system Chromium under Playwright, for one test module (a module-scoped fixture wraps it)."""
+    """The system Chromium under Playwright, for one test module (tests/browser/conftest.py wraps it)."""
     path = require_chromium()
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls from the test body
     # would otherwise refuse to run in what looks like an async context.
@@ -57,10 +57,3 @@ def launched_chromium() -> Iterator[Browser]:
                 yield browser
             finally:
                 browser.close()
-
-
-@pytest.fixture(scope="module", name="chromium_browser")
-def chromium_browser_fixture() -> Iterator[Browser]:
-    """`chromium_browser`: one Chromium per test module; import this into the module that uses it."""
-    with launched_chromium() as launched:
-        yield launched

@@ -17,12 +17,7 @@ from playwright.sync_api import Browser, expect
 from sessions_app import services
 from sessions_app.device import describe_device
 from sessions_app.models import Session
-from tests.browser import (
-    DESKTOP,
-    PHONE,
-    SCREENSHOTS,
-    chromium_browser_fixture,  # noqa: F401 (provides the chromium_browser fixture)
-)
+from tests.browser.chromium import DESKTOP, PHONE, SCREENSHOTS
 from tests.conftest import IPHONE_SAFARI
 from tests.factories import TEST_PASSWORD
 

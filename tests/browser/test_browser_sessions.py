@@ -11,11 +11,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from sessions_app.models import RevocationReason, Session
-from tests.browser import (
-    DESKTOP,
-    PHONE,
-    chromium_browser_fixture,  # noqa: F401 (provides the chromium_browser fixture)
-)
+from tests.browser.chromium import DESKTOP, PHONE
 from tests.factories import TEST_PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -69,14 +65,14 @@ def sign_out_other(page: Page, label: str) -> None:
     row.get_by_role("button", name=f"Sign out of {label}").click()
 
 
-def api_sessions(admin_client: Any, user_id: str) -> dict[str, dict[str, Any]]:
-    response = admin_client.get("/v1/sessions", {"user_id": user_id, "status": "all", "limit": 100})
+def api_sessions(secret_key_client: Any, user_id: str) -> dict[str, dict[str, Any]]:
+    response = secret_key_client.get("/v1/sessions", {"user_id": user_id, "status": "all", "limit": 100})
     assert response.status_code == 200, response.content
     return {row["id"]: row for row in response.json()["data"]}
 
 
 def test_desktop_lists_both_devices_and_signs_the_iphone_out(
-    open_device: Any, base_url: str, user: Any, admin_client: Any,
+    open_device: Any, base_url: str, user: Any, secret_key_client: Any,
 ) -> None:
     desktop, iphone = open_device(DESKTOP), open_device(PHONE)
     sign_in(desktop, base_url)
@@ -109,13 +105,13 @@ def test_desktop_lists_both_devices_and_signs_the_iphone_out(
 
     iphone_session = Session.objects.get(user=user, device_type="mobile")
     desktop_session = Session.objects.get(user=user, device_type="desktop")
-    rows = api_sessions(admin_client, user.id)
+    rows = api_sessions(secret_key_client, user.id)
     assert (rows[iphone_session.id]["status"], rows[iphone_session.id]["revoked_reason"]) == (
         "revoked", RevocationReason.REVOKED_BY_USER)
     assert (rows[desktop_session.id]["status"], rows[desktop_session.id]["revoked_reason"]) == ("active", None)
 
 
-def test_iphone_signs_out_all_other_devices(open_device: Any, base_url: str, user: Any, admin_client: Any) -> None:
+def test_iphone_signs_out_all_other_devices(open_device: Any, base_url: str, user: Any, secret_key_client: Any) -> None:
     desktop, firefox, iphone = open_device(DESKTOP), open_device({**DESKTOP, "user_agent": FIREFOX_WINDOWS}), \
         open_device(PHONE)
     for page in (desktop, firefox, iphone):
@@ -136,7 +132,7 @@ def test_iphone_signs_out_all_other_devices(open_device: Any, base_url: str, use
         expect(page).to_have_url(f"{base_url}/sign-in?next=%2Ft%2Facme%2Fsessions")
 
     iphone_session = Session.objects.get(user=user, device_type="mobile")
-    rows = api_sessions(admin_client, user.id)
+    rows = api_sessions(secret_key_client, user.id)
     assert {(row["browser"], row["status"], row["revoked_reason"]) for row in rows.values()} == {
         ("Chrome 120", "revoked", "revoked_by_user"),
         ("Firefox 121", "revoked", "revoked_by_user"),

@@ -4,24 +4,24 @@ from typing import Any
 
 import pytest
 
-from tests import browser
+from tests.browser import chromium
 
 
 def test_without_chromium_the_browser_tests_skip_locally(monkeypatch: Any) -> None:
-    monkeypatch.setattr(browser, "chromium_path", lambda: None)
+    monkeypatch.setattr(chromium, "chromium_path", lambda: None)
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception, match="No Chromium found"):
-        browser.require_chromium()
+        chromium.require_chromium()
 
 
 def test_without_chromium_the_browser_tests_fail_in_ci(monkeypatch: Any) -> None:
-    monkeypatch.setattr(browser, "chromium_path", lambda: None)
+    monkeypatch.setattr(chromium, "chromium_path", lambda: None)
     monkeypatch.setenv("CI", "true")
     with pytest.raises(pytest.fail.Exception, match="CI requires the browser tests to run"):
-        browser.require_chromium()
+        chromium.require_chromium()
 
 
 def test_a_found_chromium_is_used(monkeypatch: Any) -> None:
-    monkeypatch.setattr(browser, "chromium_path", lambda: "/opt/chromium/chrome")
+    monkeypatch.setattr(chromium, "chromium_path", lambda: "/opt/chromium/chrome")
     monkeypatch.setenv("CI", "true")
-    assert browser.require_chromium() == "/opt/chromium/chrome"
+    assert chromium.require_chromium() == "/opt/chromium/chrome"

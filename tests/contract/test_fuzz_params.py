@@ -78,8 +78,8 @@ def test_new_ids_are_valid_ids(prefix: str) -> None:
 @pytest.mark.django_db
 @given(value=id_like)
 @FAST
-def test_any_session_id_in_a_path_answers_404(admin_client: APIClient, value: str) -> None:
-    response = admin_client.get(f"/v1/sessions/{value}")
+def test_any_session_id_in_a_path_answers_404(secret_key_client: APIClient, value: str) -> None:
+    response = secret_key_client.get(f"/v1/sessions/{value}")
     if response.status_code == 200:  # only a real session of this tenant could do that
         pytest.fail(f"{value!r} found a session")
     assert response.status_code in {404, 405}, response.content  # "verify" is a route of its own
@@ -89,8 +89,8 @@ def test_any_session_id_in_a_path_answers_404(admin_client: APIClient, value: st
 @pytest.mark.django_db
 @given(value=id_like)
 @FAST
-def test_any_user_id_in_a_query_is_an_id_or_a_400(admin_client: APIClient, value: str) -> None:
-    response = admin_client.get("/v1/sessions", {"user_id": value})
+def test_any_user_id_in_a_query_is_an_id_or_a_400(secret_key_client: APIClient, value: str) -> None:
+    response = secret_key_client.get("/v1/sessions", {"user_id": value})
     if is_valid_id(value, "usr"):
         assert response.status_code == 404 and error_code(response) == "user_not_found"
     else:
@@ -134,16 +134,16 @@ def test_decode_cursor_answers_a_position_or_invalid_parameter(cursor: str) -> N
 @pytest.mark.django_db
 @given(cursor=cursor_like)
 @FAST
-def test_any_cursor_answers_a_page_or_400(admin_client: APIClient, cursor: str) -> None:
+def test_any_cursor_answers_a_page_or_400(secret_key_client: APIClient, cursor: str) -> None:
     for path in ("/v1/sessions", "/v1/users"):
-        response = admin_client.get(path, {"cursor": cursor})
+        response = secret_key_client.get(path, {"cursor": cursor})
         assert response.status_code in {200, 400}, (path, cursor, response.content)
         if response.status_code == 400:
             assert error_code(response) == "invalid_parameter"
 
 
 @pytest.mark.django_db
-def test_a_cursor_pages_through_every_session_exactly_once(tenant: TenantKeys, admin_client: APIClient) -> None:
+def test_a_cursor_pages_through_every_session_exactly_once(tenant: TenantKeys, secret_key_client: APIClient) -> None:
     user = UserFactory(tenant=tenant.tenant)
     start = datetime(2026, 1, 1, tzinfo=UTC)
     # Ties on last_active_at too: the id breaks them, so no row is skipped or repeated.
@@ -152,7 +152,7 @@ def test_a_cursor_pages_through_every_session_exactly_once(tenant: TenantKeys, a
     cursor = None
     while True:
         params = {"limit": 5, "status": "all", **({"cursor": cursor} if cursor else {})}
-        page = admin_client.get("/v1/sessions", params).json()
+        page = secret_key_client.get("/v1/sessions", params).json()
         seen += [row["id"] for row in page["data"]]
         cursor = page["pagination"]["next_cursor"]
         if not page["pagination"]["has_more"]:
@@ -170,8 +170,8 @@ limit_like = st.one_of(st.integers(-1000, 1000).map(str), st.text(max_size=8),
 @pytest.mark.django_db
 @given(limit=limit_like)
 @FAST
-def test_limit_is_an_integer_from_1_to_100_or_a_400(admin_client: APIClient, limit: str) -> None:
-    response = admin_client.get("/v1/sessions", {"limit": limit})
+def test_limit_is_an_integer_from_1_to_100_or_a_400(secret_key_client: APIClient, limit: str) -> None:
+    response = secret_key_client.get("/v1/sessions", {"limit": limit})
     valid = limit.isascii() and limit.isdigit() and 1 <= int(limit) <= 100
     if valid:
         assert response.status_code == 200 and response.json()["pagination"]["limit"] == int(limit)
@@ -184,8 +184,8 @@ def test_limit_is_an_integer_from_1_to_100_or_a_400(admin_client: APIClient, lim
 @given(status=st.one_of(st.text(max_size=10), st.sampled_from(["active", "expired", "revoked", "all", "ACTIVE",
                                                                 "Active", " active", "active "])))
 @FAST
-def test_status_is_one_of_the_statuses_or_a_400(admin_client: APIClient, status: str) -> None:
-    response = admin_client.get("/v1/sessions", {"status": status})
+def test_status_is_one_of_the_statuses_or_a_400(secret_key_client: APIClient, status: str) -> None:
+    response = secret_key_client.get("/v1/sessions", {"status": status})
     if status in {*SessionStatus.values, "all"}:
         assert response.status_code == 200
     else:
@@ -224,10 +224,10 @@ def _acceptable(name: str, value: Any) -> bool:
 @pytest.mark.django_db
 @given(body=config_bodies)
 @FAST
-def test_config_patch_applies_exactly_a_valid_body_or_changes_nothing(tenant: TenantKeys, admin_client: APIClient,
-                                                                    body: dict[str, Any]) -> None:
+def test_config_patch_applies_exactly_a_valid_body_or_changes_nothing(tenant: TenantKeys, secret_key_client: APIClient,
+                                                                      body: dict[str, Any]) -> None:
     before = _config_row(tenant)
-    response = admin_client.patch("/v1/admin/config", body, format="json")
+    response = secret_key_client.patch("/v1/admin/config", body, format="json")
     after = _config_row(tenant)
     known = set(body) <= set(CONFIG_FIELDS)
     if response.status_code == 200:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-PROJECT = Path(__file__).resolve().parent.parent
+PROJECT = Path(__file__).resolve().parents[2]
 # Variables of the test run that must not leak into a "production" process.
 _DROPPED = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "ALLOWED_HOSTS",
             "DJANGO_SECURE_SSL_REDIRECT", "HJ_BEHIND_TLS_PROXY", "HJ_PUBLIC_URL", "REDIS_URL"}

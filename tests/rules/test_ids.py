@@ -70,32 +70,32 @@ def test_is_valid_id(value: Any, prefix: str, valid: bool) -> None:
 
 @pytest.mark.parametrize("path", ["nope", "usr_01jdq8z6v4x3n2m1k0hgfedcba", "ses_01JDQ8Z6V4X3N2M1K0HGFEDCBA",
                                   "usr_01JDQ8Z6V4X3N2M1K0HGFEDCBA", "x" * 300])
-def test_malformed_or_unknown_user_id_in_a_path_answers_404(admin_client: APIClient, path: str) -> None:
-    response = admin_client.get(f"/v1/users/{path}")
+def test_malformed_or_unknown_user_id_in_a_path_answers_404(secret_key_client: APIClient, path: str) -> None:
+    response = secret_key_client.get(f"/v1/users/{path}")
     assert response.status_code == 404
     assert error_code(response) == "user_not_found"
 
 
 @pytest.mark.parametrize("path", ["nope", "ses_01JDQ8Z6V4X3N2M1K0HGFEDCBA", "usr_01JDQ8Z6V4X3N2M1K0HGFEDCBA"])
-def test_malformed_or_unknown_session_id_in_a_path_answers_404(admin_client: APIClient, path: str) -> None:
-    for response in (admin_client.get(f"/v1/sessions/{path}"), admin_client.delete(f"/v1/sessions/{path}")):
+def test_malformed_or_unknown_session_id_in_a_path_answers_404(secret_key_client: APIClient, path: str) -> None:
+    for response in (secret_key_client.get(f"/v1/sessions/{path}"), secret_key_client.delete(f"/v1/sessions/{path}")):
         assert response.status_code == 404
         assert error_code(response) == "session_not_found"
 
 
 @pytest.mark.parametrize("value", ["nope", "usr_01jdq8z6v4x3n2m1k0hgfedcba", "ses_01JDQ8Z6V4X3N2M1K0HGFEDCBA", ""])
-def test_malformed_id_in_a_query_parameter_answers_400_invalid_parameter(admin_client: APIClient, user: User,
-                                                                        value: str) -> None:
+def test_malformed_id_in_a_query_parameter_answers_400_invalid_parameter(secret_key_client: APIClient, user: User,
+                                                                         value: str) -> None:
     SessionFactory(user=user)
-    for response in (admin_client.get("/v1/sessions", {"user_id": value}),
-                     admin_client.delete(f"/v1/sessions?user_id={value}")):
+    for response in (secret_key_client.get("/v1/sessions", {"user_id": value}),
+                     secret_key_client.delete(f"/v1/sessions?user_id={value}")):
         assert response.status_code == 400
         assert error_code(response) == "invalid_parameter"
         assert list(response.json()["error"]["fields"]) == ["user_id"]
     assert Session.objects.filter(revoked_at__isnull=True).count() == 1
 
 
-def test_well_formed_unknown_id_in_a_query_parameter_answers_404_user_not_found(admin_client: APIClient) -> None:
-    response = admin_client.get("/v1/sessions", {"user_id": "usr_01JDQ8Z6V4X3N2M1K0HGFEDCBA"})
+def test_well_formed_unknown_id_in_a_query_parameter_answers_404_user_not_found(secret_key_client: APIClient) -> None:
+    response = secret_key_client.get("/v1/sessions", {"user_id": "usr_01JDQ8Z6V4X3N2M1K0HGFEDCBA"})
     assert response.status_code == 404
     assert error_code(response) == "user_not_found"

@@ -33,8 +33,8 @@ def test_argon2_is_the_first_hasher_of_the_production_settings() -> None:
     assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"
 
 
-def test_user_created_by_the_backend_has_an_argon2_hash(admin_client: APIClient) -> None:
-    response = admin_client.post("/v1/users", {"email": "bob@example.com", "password": PASSWORD}, format="json")
+def test_user_created_by_the_backend_has_an_argon2_hash(secret_key_client: APIClient) -> None:
+    response = secret_key_client.post("/v1/users", {"email": "bob@example.com", "password": PASSWORD}, format="json")
     assert response.status_code == 201, response.content
     assert "password" not in response.json()
     assert_argon2(User.objects.get(email="bob@example.com").password, PASSWORD)
@@ -47,16 +47,16 @@ def test_user_who_signs_up_has_an_argon2_hash(public_client: APIClient) -> None:
     assert_argon2(User.objects.get(email="carol@example.com").password, PASSWORD)
 
 
-def test_new_password_set_by_the_backend_is_argon2_too(admin_client: APIClient, user: User) -> None:
-    response = admin_client.patch(f"/v1/users/{user.id}", {"password": PASSWORD + " two"}, format="json")
+def test_new_password_set_by_the_backend_is_argon2_too(secret_key_client: APIClient, user: User) -> None:
+    response = secret_key_client.patch(f"/v1/users/{user.id}", {"password": PASSWORD + " two"}, format="json")
     assert response.status_code == 200, response.content
     user.refresh_from_db()
     assert_argon2(user.password, PASSWORD + " two")
 
 
-def test_user_created_without_a_password_cannot_sign_in(admin_client: APIClient, public_client: APIClient,
+def test_user_created_without_a_password_cannot_sign_in(secret_key_client: APIClient, public_client: APIClient,
                                                         tenant: TenantKeys) -> None:
-    response = admin_client.post("/v1/users", {"email": "dave@example.com"}, format="json")
+    response = secret_key_client.post("/v1/users", {"email": "dave@example.com"}, format="json")
     assert response.status_code == 201, response.content
     stored = User.objects.get(email="dave@example.com").password
     assert stored.startswith("!")  # Django's unusable password marker
@@ -67,13 +67,13 @@ def test_user_created_without_a_password_cannot_sign_in(admin_client: APIClient,
         assert error_code(response) == "invalid_credentials"
 
 
-def test_weak_passwords_answer_422_naming_the_request_field(admin_client: APIClient, public_client: APIClient,
+def test_weak_passwords_answer_422_naming_the_request_field(secret_key_client: APIClient, public_client: APIClient,
                                                             user: User, sign_in: Any) -> None:
     before = User.objects.get(pk=user.pk).password
     attempts = [
         (public_client.post, "/v1/auth/sign-up", {"email": "erin@example.com", "password": "12345678901"}, "password"),
-        (admin_client.post, "/v1/users", {"email": "erin@example.com", "password": "short"}, "password"),
-        (admin_client.patch, f"/v1/users/{user.id}", {"password": "password123"}, "password"),
+        (secret_key_client.post, "/v1/users", {"email": "erin@example.com", "password": "short"}, "password"),
+        (secret_key_client.patch, f"/v1/users/{user.id}", {"password": "password123"}, "password"),
         (user_client(sign_in()).post, "/v1/auth/password",
          {"current_password": TEST_PASSWORD, "new_password": "alice@example.com"}, "new_password"),
     ]

@@ -81,9 +81,9 @@ def test_bounds_themselves_and_null_where_allowed_are_stored(tenant: TenantKeys,
 
 @pytest.mark.parametrize(("field", "value"), OUT_OF_RANGE)
 def test_the_api_answers_400_invalid_parameter_before_the_database_is_asked(
-    admin_client: APIClient, tenant: TenantKeys, field: str, value: int,
+    secret_key_client: APIClient, tenant: TenantKeys, field: str, value: int,
 ) -> None:
-    response = admin_client.patch("/v1/admin/config", {field: value}, format="json")
+    response = secret_key_client.patch("/v1/admin/config", {field: value}, format="json")
     assert response.status_code == 400
     assert error_code(response) == "invalid_parameter"
     assert list(response.json()["error"]["fields"]) == [field]
@@ -91,17 +91,19 @@ def test_the_api_answers_400_invalid_parameter_before_the_database_is_asked(
 
 
 @pytest.mark.parametrize(("field", "value"), IN_RANGE)
-def test_the_api_accepts_the_bounds(admin_client: APIClient, tenant: TenantKeys, field: str,
+def test_the_api_accepts_the_bounds(secret_key_client: APIClient, tenant: TenantKeys, field: str,
                                     value: int | None) -> None:
-    response = admin_client.patch("/v1/admin/config", {field: value}, format="json")
+    response = secret_key_client.patch("/v1/admin/config", {field: value}, format="json")
     assert response.status_code == 200, response.content
     assert response.json() == {**DEFAULTS, field: value}
     assert stored(tenant) == {**DEFAULTS, field: value}
 
 
 @pytest.mark.parametrize("field", NOT_NULL)
-def test_the_api_refuses_null_where_it_means_nothing(admin_client: APIClient, tenant: TenantKeys, field: str) -> None:
-    response = admin_client.patch("/v1/admin/config", {field: None}, format="json")
+def test_the_api_refuses_null_where_it_means_nothing(
+    secret_key_client: APIClient, tenant: TenantKeys, field: str,
+) -> None:
+    response = secret_key_client.patch("/v1/admin/config", {field: None}, format="json")
     assert response.status_code == 400
     assert error_code(response) == "invalid_request"  # null is a wrong type here, not a value out of range
     assert stored(tenant) == DEFAULTS

@@ -9,8 +9,8 @@ from django.test import Client
 
 from sessions_app.web.cookie import cookie_name
 from tests.conftest import DESKTOP_CHROME, TenantKeys
+from tests.contract.test_hostile_requests import METACHARACTERS, snapshot
 from tests.factories import TEST_PASSWORD, UserFactory
-from tests.test_hostile_requests import METACHARACTERS, snapshot
 
 pytestmark = pytest.mark.django_db
 
