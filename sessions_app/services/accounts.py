@@ -66,6 +66,9 @@ def update_user(*, user: User, actor: Actor, name: str | None = None, status: st
         user.status = User.Status(status)
         fields.append("status")
     with transaction.atomic():
+        # The sign-ins of this user lock the same row and re-read what they checked under it, so a
+        # sign-in either finishes first (and its session is revoked below) or sees this change.
+        _lock(user)
         if fields:
             user.save(update_fields=fields)
         if newly_disabled:
@@ -75,13 +78,19 @@ def update_user(*, user: User, actor: Actor, name: str | None = None, status: st
     return user
 
 
+def _lock(user: User) -> None:
+    User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
+
+
 def change_password(*, session: Session, current_password: str, new_password: str) -> None:
     """The user changes their own password: every other session of theirs ends."""
     user = session.user
     if not check_password(current_password, user.password):
         raise InvalidCredentials("The current password is incorrect.")
+    password_hash = _validated_password_hash(new_password, user=user, field="new_password")
     with transaction.atomic():
-        user.password = _validated_password_hash(new_password, user=user, field="new_password")
+        _lock(user)  # as update_user: sign-ins in flight finish first or see the new password
+        user.password = password_hash
         user.save(update_fields=["password"])
         revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED,
                              actor=Actor.for_user(user.id), keep=session)

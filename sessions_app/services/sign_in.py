@@ -7,6 +7,7 @@ from functools import lru_cache
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from sessions_app import audit
 from sessions_app.actors import SYSTEM
@@ -51,14 +52,26 @@ def authenticate(*, tenant: Tenant, email: str, password: str, ip_address: str |
 def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
     """A new, independent session of `user` on a device, within the tenant's session limit.
 
-    The user's row is locked first, so parallel sign-ins of one user queue here and each sees the
-    sessions the previous one left: the limit holds under concurrency (SQLite gets the same
-    guarantee from its IMMEDIATE transactions). docs/api.md §12, "Session limit".
+    `user` is the row the credentials were checked against. Its row is locked first, so parallel
+    sign-ins of one user queue here and each sees the sessions the previous one left: the limit holds
+    under concurrency (SQLite gets the same guarantee from its IMMEDIATE transactions). Under the lock
+    the password hash and status are read again: a password change or a disable that committed after
+    the check (they take the same lock) supersedes it, and nothing is created (docs/api.md §12,
+    "Password changes and disabling"). The clock is read after the lock, so a sign-in that waited is
+    the newest, never the oldest, and the limit evicts others, never the session it creates
+    (docs/api.md §12, "Session limit").
     """
     config = config_of(user.tenant)
-    now = timezone.now()
     with transaction.atomic():
-        User.objects.select_for_update().filter(pk=user.pk).update(last_sign_in_at=now)
+        current = User.objects.select_for_update().filter(pk=user.pk).values("password", "status").first()
+        if current is None or not constant_time_compare(current["password"], user.password):
+            _superseded(user, reason="password_changed")
+            raise InvalidCredentials()
+        if current["status"] != User.Status.ACTIVE:
+            _superseded(user, reason="account_disabled")
+            raise AccountDisabled()
+        now = timezone.now()
+        User.objects.filter(pk=user.pk).update(last_sign_in_at=now)
         session = Session.objects.create(
             tenant_id=user.tenant_id, user=user, created_at=now, last_active_at=now,
             expires_at=now + timedelta(seconds=config.session_duration),
@@ -66,11 +79,14 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
             device_type=device.device_type, browser=device.browser, os=device.os,
         )
         if config.max_sessions_per_user is not None:
-            # Newest first; everything past the limit is the oldest and goes.
+            # Newest first; everything past the limit is the oldest and goes (the new session is
+            # kept whatever the clocks say: it is the one this sign-in answers with).
+            keep = config.max_sessions_per_user - 1
             excess = (
                 Session.objects.filter(active_q(now=now, idle_timeout=config.idle_timeout), user=user)
+                .exclude(pk=session.pk)
                 .order_by("-created_at", "-id")
-                .values_list("pk", flat=True)[config.max_sessions_per_user:]
+                .values_list("pk", flat=True)[keep:]
             )
             revoke_sessions(session_ids=excess, reason=RevocationReason.SESSION_LIMIT, actor=SYSTEM, now=now)
         refresh = issue_refresh_token(session=session, now=now)
@@ -79,6 +95,10 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
     audit.sign_in_succeeded(tenant_id=user.tenant_id, user_id=user.id, session_id=session.id,
                             ip_address=device.ip_address)
     return issued(session=session, refresh=refresh, now=now)
+
+
+def _superseded(user: User, *, reason: str) -> None:
+    audit.sign_in_failed(tenant_id=user.tenant_id, email=user.email, reason=reason, ip_address=None)
 
 
 def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo) -> SignedIn:
