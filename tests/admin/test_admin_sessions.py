@@ -166,7 +166,7 @@ def test_view_only_staff_sees_but_cannot_revoke(user):
     assert "Revoke this session" not in detail.content.decode()
 
     # Forged requests: the action is not offered, the button's URL refuses.
-    assert action(client, CHANGELIST, "revoke_selected", [session.pk]).status_code in (200, 302)
+    assert action(client, CHANGELIST, "revoke_selected", [session.pk]).status_code == 200  # "No action selected"
     assert client.post(revoke_url(session.pk)).status_code == 403
     assert snapshot() == before
 
@@ -259,11 +259,12 @@ def test_odd_query_strings_do_not_crash(root, user):
     client, _ = root
     SessionFactory(user=user)
     for query in ("status=", "country=", "country=%00", "tenant__id__exact=nope&status=active", "q=%20",
-                  "p=99999", "o=abc", "created_at__gte=not-a-date", "revoked_at__gte=2026-01-01T00:00:00%2B00:00"):
+                  "p=99999", "o=abc", "revoked_at__gte=2026-01-01T00:00:00%2B00:00"):
         response = client.get(f"{CHANGELIST}?{query}")
-        assert response.status_code in (200, 302), (query, response.status_code)
-        if response.status_code == 302:  # Django's changelist answers unknown lookups with ?e=1
-            assert "e=1" in response["Location"], (query, response["Location"])
+        assert response.status_code == 200, (query, response.status_code)
+    # Django's changelist answers a lookup it cannot apply with a redirect to ?e=1.
+    response = client.get(f"{CHANGELIST}?created_at__gte=not-a-date")
+    assert (response.status_code, response["Location"]) == (302, f"{CHANGELIST}?e=1")
     assert Session.objects.filter(revoked_at__isnull=True).count() == 1
 
 
