@@ -1,57 +1,21 @@
-"""Reads of the operator console: session status across tenants and the dashboard's aggregates.
+"""Reads of the operator console: the dashboard's aggregates and the per-tenant counts of a page.
 
-A session's status depends on its tenant's idle_timeout. Across tenants the Q is built per
-idle-timeout value (one group of tenants per distinct value) rather than by joining the config and
-doing date arithmetic in SQL: each branch stays a plain `column > constant` comparison that an
-index can serve, it is `selectors.status_q` itself, and the same SQL runs on SQLite and PostgreSQL.
-Tenants with no idle timeout (the default), or with no config row, share the last branch, written
-as "not one of the others" so that it needs no list of them.
+Which sessions are active is `selectors.status_q_across_tenants` (built on `models.status_q`);
+nothing here says it again.
 """
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import reduce
-from operator import or_
 
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower
 
 from sessions_app.models import DeviceType, RevocationReason, Session, SessionStatus
-from sessions_app.selectors import status_q
-from tenants_app.models import TenantConfig, User
+from sessions_app.selectors import status_q_across_tenants
+from tenants_app.models import User
 
 RECENT = timedelta(hours=24)
 TOP_COUNTRIES = 5
-
-
-def idle_timeouts_by_tenant(tenant_ids: list[str] | None = None) -> dict[str, int]:
-    """Tenant id → idle_timeout, for the tenants that have one (all of them, or of `tenant_ids`)."""
-    configs = TenantConfig.objects.filter(idle_timeout__isnull=False)
-    if tenant_ids is not None:
-        configs = configs.filter(tenant_id__in=tenant_ids)
-    return dict(configs.values_list("tenant_id", "idle_timeout"))
-
-
-def status_q_across_tenants(status: SessionStatus, *, now: datetime, tenant_id: str | None = None) -> Q:
-    """Sessions in `status` whatever their tenant (or of `tenant_id` only), one query for the configs."""
-    if status == SessionStatus.REVOKED:  # the one status that no idle timeout changes
-        revoked = status_q(status, now=now, idle_timeout=None)
-        return revoked if tenant_id is None else Q(tenant_id=tenant_id) & revoked
-    if tenant_id is not None:
-        timeout = idle_timeouts_by_tenant([tenant_id]).get(tenant_id)
-        return Q(tenant_id=tenant_id) & status_q(status, now=now, idle_timeout=timeout)
-    tenants_by_timeout: dict[int, list[str]] = defaultdict(list)
-    for tenant, timeout in idle_timeouts_by_tenant().items():
-        tenants_by_timeout[timeout].append(tenant)
-    branches = [
-        Q(tenant_id__in=sorted(tenants)) & status_q(status, now=now, idle_timeout=timeout)
-        for timeout, tenants in sorted(tenants_by_timeout.items())
-    ]
-    with_timeout = [tenant for tenants in tenants_by_timeout.values() for tenant in tenants]
-    no_timeout = status_q(status, now=now, idle_timeout=None)
-    branches.append(~Q(tenant_id__in=with_timeout) & no_timeout if with_timeout else no_timeout)
-    return reduce(or_, branches)
 
 
 @dataclass(frozen=True)
@@ -72,7 +36,8 @@ class Dashboard:
 def dashboard(*, now: datetime, tenant_id: str | None = None) -> Dashboard:
     """Four aggregate queries (plus one for the idle timeouts); no row is loaded."""
     sessions = Session.objects.all() if tenant_id is None else Session.objects.filter(tenant_id=tenant_id)
-    active = sessions.filter(status_q_across_tenants(SessionStatus.ACTIVE, now=now, tenant_id=tenant_id))
+    tenant_ids = None if tenant_id is None else [tenant_id]
+    active = sessions.filter(status_q_across_tenants(SessionStatus.ACTIVE, now=now, tenant_ids=tenant_ids))
     by_device = active.aggregate(
         total=Count("pk"),
         **{kind.value: Count("pk", filter=Q(device_type=kind.value)) for kind in DeviceType},
@@ -102,14 +67,7 @@ def active_session_counts(tenant_ids: list[str], *, now: datetime) -> dict[str, 
     """Active sessions per tenant, for a page of tenants: one GROUP BY query (and one for configs)."""
     if not tenant_ids:
         return {}
-    timeouts = idle_timeouts_by_tenant(tenant_ids)
-    tenants_by_timeout: dict[int | None, list[str]] = defaultdict(list)
-    for tenant in tenant_ids:
-        tenants_by_timeout[timeouts.get(tenant)].append(tenant)
-    active = reduce(or_, [
-        Q(tenant_id__in=tenants) & status_q(SessionStatus.ACTIVE, now=now, idle_timeout=timeout)
-        for timeout, tenants in tenants_by_timeout.items()
-    ])
+    active = status_q_across_tenants(SessionStatus.ACTIVE, now=now, tenant_ids=tenant_ids)
     rows = Session.objects.filter(active).order_by().values("tenant").annotate(n=Count("pk"))
     return {row["tenant"]: row["n"] for row in rows}
 

@@ -8,8 +8,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from sessions_app.admin_selectors import status_q_across_tenants
 from sessions_app.models import Session, SessionStatus
+from sessions_app.selectors import status_q_across_tenants
 from tenants_app.models import ApiKey
 
 # The query parameter of the changelist's tenant filter (Django's RelatedFieldListFilter on "tenant").
@@ -31,7 +31,8 @@ class SessionStatusFilter(admin.SimpleListFilter):
             return queryset
         # With the tenant filter on, one tenant's idle timeout is enough (and the SQL is simpler).
         tenant_id = request.GET.get(TENANT_PARAMETER) or None
-        return queryset.filter(status_q_across_tenants(SessionStatus(value), now=timezone.now(), tenant_id=tenant_id))
+        tenant_ids = None if tenant_id is None else [tenant_id]
+        return queryset.filter(status_q_across_tenants(SessionStatus(value), now=timezone.now(), tenant_ids=tenant_ids))
 
 
 class CountryFilter(admin.SimpleListFilter):
