@@ -55,7 +55,7 @@ def use_session(*, access_token: str | None = None, page_token: str | None = Non
 
 
 def _session_for_access_token(token: str, tenant: Tenant | None) -> Session:
-    claims = decode_access_token(token)
+    claims = decode_access_token(token, tenant_id=tenant.id if tenant is not None else None)
     session = session_for_access_check(claims["session_id"])
     if session is None or session.tenant_id != claims["tenant_id"] or session.user_id != claims["sub"]:
         # Purged, or claims that do not fit together: either way this token identifies nothing.
