@@ -1,7 +1,7 @@
 """Device sessions, their refresh tokens and the keys that sign access tokens.
 
 What counts as an active session is written here once, as `Session.status_at` for a loaded row and
-as `status_q` for SQL; the two say the same thing (tests/test_session_rules.py holds them equal).
+as `status_q` for SQL; the two say the same thing (tests/rules/test_session_rules.py holds them equal).
 """
 
 from datetime import datetime, timedelta

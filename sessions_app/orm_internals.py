@@ -1,6 +1,6 @@
 """The two ORM helpers that reach below Django's public API, kept together so one file says what they lean on.
 
-Re-read this module whenever Django's minor version changes: `tests/test_orm_internals.py` fails
+Re-read this module whenever Django's minor version changes: `tests/rules/test_orm_internals.py` fails
 until `REVIEWED_FOR_DJANGO` below is raised, which is the reminder. It leans on these internals of
 `django.db.models` (checked against Django 5.2):
 

@@ -31,7 +31,7 @@ def timestamp(value: datetime | None) -> str | None:
 # The output serializers declare the contract's shapes (the OpenAPI schema is generated from them),
 # and render with a direct to_representation: DRF builds and deep-copies every field of a
 # ModelSerializer per instance, which `make bench` measured at half the cost of GET /v1/auth/me.
-# tests/test_serializers.py holds each rendering to its declared fields.
+# tests/api/test_serializers.py holds each rendering to its declared fields.
 
 
 class UserOut(serializers.ModelSerializer):
