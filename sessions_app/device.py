@@ -1,4 +1,4 @@
-"""Device metadata of a sign-in (spec section 8), computed once when the session is created."""
+"""Device metadata of a sign-in (docs/api.md §12, "Device metadata"), computed once when the session is created."""
 
 import ipaddress
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""Input and output serializers of the /v1 contract (spec sections 6 and 7)."""
+"""Input and output serializers of the /v1 contract (docs/api.md §7 objects, §8 to §10 endpoints)."""
 
 from datetime import datetime
 from typing import Any
