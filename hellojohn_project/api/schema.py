@@ -13,6 +13,7 @@ ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
 
 ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
+    # Published in /v1/openapi.json as is, so its words stay; the envelope is `docs/api.md` section 5.
     "description": "Every non-2xx answer, from every layer (spec section 4).",
     "properties": {
         "error": {
