@@ -10,6 +10,7 @@ from rest_framework.test import APIClient
 
 from tenants_app.models import Tenant
 from tenants_app.services import create_tenant
+from tests.commit_hooks import _on_commit_as_in_production  # noqa: F401 (an autouse fixture)
 from tests.factories import TEST_PASSWORD, UserFactory
 
 DESKTOP_CHROME = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -33,6 +34,12 @@ class TenantKeys:
 def _fresh_rate_limits() -> None:
     """Rate-limit counters live in the cache; each test starts with none."""
     cache.clear()
+
+
+@pytest.fixture
+def no_rate_limits(settings: Any) -> None:
+    """Every rate-limit scope gets a rate no test comes near (for tests that sign in many times at once)."""
+    settings.HJ_RATE_LIMITS = {scope: "100000/min" for scope in settings.HJ_RATE_LIMITS}
 
 
 @pytest.fixture

@@ -65,11 +65,15 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
     with transaction.atomic():
         current = User.objects.select_for_update().filter(pk=user.pk).values("password", "status").first()
         if current is None or not constant_time_compare(current["password"], user.password):
-            _superseded(user, reason="password_changed")
-            raise InvalidCredentials()
-        if current["status"] != User.Status.ACTIVE:
-            _superseded(user, reason="account_disabled")
-            raise AccountDisabled()
+            superseded = "password_changed"
+        elif current["status"] != User.Status.ACTIVE:
+            superseded = "account_disabled"
+        else:
+            superseded = None
+        if superseded is not None:
+            # Written at once (a refusal changes nothing), and refused with what the check would now say.
+            audit.sign_in_failed(tenant_id=user.tenant_id, email=user.email, reason=superseded, ip_address=None)
+            raise InvalidCredentials() if superseded == "password_changed" else AccountDisabled()
         now = timezone.now()
         User.objects.filter(pk=user.pk).update(last_sign_in_at=now)
         session = Session.objects.create(
@@ -95,10 +99,6 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
     audit.sign_in_succeeded(tenant_id=user.tenant_id, user_id=user.id, session_id=session.id,
                             ip_address=device.ip_address)
     return issued(session=session, refresh=refresh, now=now)
-
-
-def _superseded(user: User, *, reason: str) -> None:
-    audit.sign_in_failed(tenant_id=user.tenant_id, email=user.email, reason=reason, ip_address=None)
 
 
 def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo) -> SignedIn:
