@@ -44,12 +44,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
+    "hellojohn_project.api.apps.ApiConfig",
     "tenants_app",
     "sessions_app",
 ]
 
 MIDDLEWARE = [
     "hellojohn_project.api.middleware.RequestIdMiddleware",
+    # Inside the request id (preflights get one too), outside everything that can answer an error,
+    # so error envelopes carry the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hellojohn_project.api.middleware.ApiBodyLimitMiddleware",
@@ -178,6 +183,20 @@ SPECTACULAR_SETTINGS = {
         "hellojohn_project.api.schema.document_contract",
     ],
 }
+
+# --- Cross-origin calls (docs/api.md, "Cross-origin calls (CORS)") ------------------------------
+# django-cors-headers answers preflights and writes the headers; which origin may read which answer
+# is each tenant's `allowed_origins` (hellojohn_project/api/cors.py). Only the publishable-key and
+# access-token routes are CORS routes; secret-key routes never grant a cross-origin read.
+CORS_URLS_REGEX = (r"^/v1/(auth/(sign-up|sign-in|token/refresh|sign-out|me|password)"
+                   r"|sessions|sessions/(?!verify$)[^/]+)$")
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = False  # bearer credentials in headers, never cookies
+CORS_ALLOW_METHODS = ["DELETE", "GET", "OPTIONS", "POST"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-tenant-id"]
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                       "X-RateLimit-Reset", "X-HelloJohn-Version"]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- HelloJohn session rules ----------------------------------------------------------------------
 # Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the client is REMOTE_ADDR, always.

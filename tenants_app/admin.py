@@ -40,6 +40,7 @@ from tenants_app.models import (
     TenantConfig,
     User,
 )
+from tenants_app.origin_form_field import AllowedOriginsField
 
 # --- Tenants and their config -------------------------------------------------------------------
 
@@ -63,6 +64,7 @@ class TenantConfigForm(forms.ModelForm):
                             help_text="Inactivity after which a session expires; empty for none")
     access_token_ttl = _bounded(*ACCESS_TOKEN_TTL_RANGE, required=True, unit="seconds",
                                 help_text="Lifetime of an access token")
+    allowed_origins = AllowedOriginsField()
 
     class Meta:
         model = TenantConfig
