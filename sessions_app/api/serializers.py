@@ -12,11 +12,13 @@ from sessions_app.services import IssuedSession
 from tenants_app.models import (
     ACCESS_TOKEN_TTL_RANGE,
     IDLE_TIMEOUT_RANGE,
+    MAX_ALLOWED_ORIGINS,
     MAX_SESSIONS_RANGE,
     SESSION_DURATION_RANGE,
     TenantConfig,
     User,
 )
+from tenants_app.origins import InvalidOrigin, normalize_origins
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -173,7 +175,10 @@ class VerifyOut(serializers.Serializer):
 class ConfigOut(serializers.ModelSerializer):
     class Meta:
         model = TenantConfig
-        fields = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl"]
+        fields = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "allowed_origins"]
+
+    allowed_origins = serializers.ListField(child=serializers.CharField(), max_length=MAX_ALLOWED_ORIGINS,
+                                            help_text="Browser origins that may call the pk and user routes.")
 
 
 # --- Input ----------------------------------------------------------------------------------------
@@ -218,6 +223,17 @@ class ConfigPatchIn(StrictInputSerializer):
                                       allow_null=True, required=False)
     access_token_ttl = StrictIntegerField(min_value=ACCESS_TOKEN_TTL_RANGE[0], max_value=ACCESS_TOKEN_TTL_RANGE[1],
                                           required=False)
+    allowed_origins = serializers.ListField(
+        child=StrictCharField(max_length=300, trim_whitespace=False), max_length=MAX_ALLOWED_ORIGINS, required=False,
+        error_messages={"max_length": f"At most {MAX_ALLOWED_ORIGINS} origins."},
+        help_text="Each scheme://host[:port] (http or https), no path, no wildcard; at most 20.",
+    )
+
+    def validate_allowed_origins(self, value: list[str]) -> list[str]:
+        try:
+            return normalize_origins(value)
+        except InvalidOrigin as exc:
+            raise serializers.ValidationError(str(exc), code="invalid_origin") from exc
 
 
 class UserCreateIn(StrictInputSerializer):
