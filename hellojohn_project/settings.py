@@ -150,7 +150,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["hellojohn_project.api.permissions.Denied"],
     "DEFAULT_PARSER_CLASSES": ["hellojohn_project.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hellojohn_project.api.schema.ContractAutoSchema",
     "EXCEPTION_HANDLER": "hellojohn_project.api.errors.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_THROTTLE_RATES": {
@@ -168,6 +168,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "HelloJohn Sessions API",
     "DESCRIPTION": "Multi-tenant, multi-device sessions: sign-in, tokens, listing and revocation.",
     "VERSION": __version__,
+    # 3.1: nullable fields as `type: [..., "null"]`, which every generator types (docs/openapi.json).
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -176,8 +178,11 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.SessionStatus",
         "UserStatusEnum": "tenants_app.models.User.Status",
+        "RevokedReasonEnum": "sessions_app.models.RevocationReason",
+        "DeviceTypeEnum": "sessions_app.models.DeviceType",
+        "VerifyReasonEnum": "sessions_app.api.serializers.VERIFY_REASONS",
     },
-    # The error envelope and X-Tenant-ID on every /v1 operation (hellojohn_project/api/schema.py).
+    # The error envelope, security schemes, servers and tags (hellojohn_project/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hellojohn_project.api.schema.document_contract",
