@@ -207,3 +207,29 @@ def test_security_is_exactly_what_each_route_enforces(schema, tenant, user, sign
                     (method, path, kind, response.status_code, code)
             else:
                 assert (response.status_code, code) == (403, "insufficient_permissions"), (method, path, kind)
+
+
+def test_a_view_may_declare_more_errors_and_they_get_the_envelope():
+    from django.urls import path
+    from drf_spectacular.utils import OpenApiResponse, extend_schema
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
+
+    from hellojohn_project.api.permissions import SecretKey
+
+    class HookView(APIView):
+        permission_classes = [SecretKey]
+
+        @extend_schema(responses={202: None, 422: OpenApiResponse(description="Bad URL (invalid_webhook_url).")},
+                       operation_id="testHook", summary="Test a hook", description="Sends a test event now.")
+        def post(self, request):
+            return Response(status=202)
+
+    document = SchemaGenerator(patterns=[path("v1/hooks/<str:id>/test", HookView.as_view())]).get_schema(
+        request=None, public=True)
+    operation = document["paths"]["/v1/hooks/{id}/test"]["post"]
+    assert operation["security"] == [{"secretKey": []}]
+    assert list(operation["responses"]) == ["202", "400", "401", "403", "404", "422", "503", "default"]
+    assert operation["responses"]["422"] == {"description": "Bad URL (invalid_webhook_url).",
+                                             "content": {"application/json": {"schema": {
+                                                 "$ref": "#/components/schemas/ErrorEnvelope"}}}}

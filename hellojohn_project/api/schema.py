@@ -9,6 +9,9 @@ From each view it derives, the way the routes enforce it (docs/api.md, "Credenti
   Retry-After and X-RateLimit-* when the view is throttled, 503 with Retry-After, and `default`;
 - the X-Tenant-ID header on every /v1 operation.
 
+A view documents any further error it answers in its own `extend_schema(responses=...)`, e.g.
+`422: OpenApiResponse(description="... (invalid_webhook_url).")`; such answers get the envelope too.
+
 The postprocessing hook adds the shared components (the envelope, its error-code enum, the security
 schemes), marks every field of an output object required except the few the contract says may be
 absent, bounds `limit`, and sets `servers` and the tags.
@@ -157,6 +160,9 @@ class ContractAutoSchema(AutoSchema):
             return None
         operation["security"] = self.get_auth()  # [] says "no credential", which Redocly asks to see
         responses = {**self._error_responses(operation), **operation.get("responses", {})}
+        for status, response in responses.items():
+            if (status == "default" or int(status) >= 400) and "content" not in response:
+                response["content"] = {"application/json": {"schema": ERROR_REF}}
         # By status, `default` last: the order a reader (and a generated client's docs) expects.
         operation["responses"] = dict(sorted(responses.items(), key=lambda item: (item[0] == "default", item[0])))
         if self.path.startswith("/v1/"):
