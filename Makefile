@@ -51,7 +51,7 @@ node-deps: node_modules/.package-lock.json
 
 # Redocly lint with no errors, then the TypeScript client's types generated and type-checked with tsc.
 lint-openapi: node-deps
-	npx --no-install redocly lint docs/openapi.json --format=stylish
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint docs/openapi.json --format=stylish
 	npx --no-install openapi-typescript docs/openapi.json --output clients/typescript/generated/schema.d.ts
 	npx --no-install tsc --noEmit -p clients/typescript
 

@@ -31,4 +31,7 @@ def require_node_tool(name: str) -> Path:
 
 def run_node_tool(name: str, *args: str) -> subprocess.CompletedProcess[str]:
     tool = require_node_tool(name)
-    return subprocess.run([str(tool), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    # No telemetry or update check: the only network CI has is the package registries.
+    env = {**os.environ, "REDOCLY_TELEMETRY": "off", "REDOCLY_SUPPRESS_UPDATE_NOTICE": "true"}
+    return subprocess.run([str(tool), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                          check=False)
