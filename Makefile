@@ -8,7 +8,7 @@ PORT ?= 8000
 RUN_ENV := DJANGO_DEBUG=true HJ_PUBLIC_URL=http://$(HOST):$(PORT)
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres lint bench install clean
+.PHONY: run test test-sqlite test-postgres lint bench install clean openapi lint-openapi node-deps
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,21 @@ test-postgres: $(VENV)/.test
 lint: $(VENV)/.test
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/ruff check .
+
+# docs/openapi.json is generated from the code; tests/api/test_openapi.py fails when the two differ.
+openapi: $(VENV)/.runtime
+	DJANGO_DEBUG=true $(PY) manage.py spectacular --validate --fail-on-warn --format openapi-json --file docs/openapi.json
+
+# Node tools pinned in package.json / package-lock.json: Redocly CLI, openapi-typescript, TypeScript.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+node-deps: node_modules/.package-lock.json
+
+# Redocly lint with no errors, then the TypeScript client's types generated and type-checked with tsc.
+lint-openapi: node-deps
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true npx --no-install redocly lint docs/openapi.json --format=stylish
+	npx --no-install openapi-typescript docs/openapi.json --output clients/typescript/generated/schema.d.ts
+	npx --no-install tsc --noEmit -p clients/typescript
 
 $(VENV)/.bench: $(VENV)/.test requirements-bench.txt
 	$(PY) -m pip install --quiet -r requirements-bench.txt

@@ -44,12 +44,17 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "corsheaders",
+    "hellojohn_project.api.apps.ApiConfig",
     "tenants_app",
     "sessions_app",
 ]
 
 MIDDLEWARE = [
     "hellojohn_project.api.middleware.RequestIdMiddleware",
+    # Inside the request id (preflights get one too), outside everything that can answer an error,
+    # so error envelopes carry the CORS headers.
+    "corsheaders.middleware.CorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hellojohn_project.api.middleware.ApiBodyLimitMiddleware",
@@ -145,7 +150,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["hellojohn_project.api.permissions.Denied"],
     "DEFAULT_PARSER_CLASSES": ["hellojohn_project.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "hellojohn_project.api.schema.ContractAutoSchema",
     "EXCEPTION_HANDLER": "hellojohn_project.api.errors.envelope_exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
@@ -166,6 +171,8 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "HelloJohn Sessions API",
     "DESCRIPTION": "Multi-tenant, multi-device sessions: sign-in, tokens, listing and revocation.",
     "VERSION": __version__,
+    # 3.1: nullable fields as `type: [..., "null"]`, which every generator types (docs/openapi.json).
+    "OAS_VERSION": "3.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -174,13 +181,30 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.SessionStatus",
         "UserStatusEnum": "tenants_app.models.User.Status",
+        "RevokedReasonEnum": "sessions_app.models.RevocationReason",
+        "DeviceTypeEnum": "sessions_app.models.DeviceType",
+        "VerifyReasonEnum": "sessions_app.api.serializers.VERIFY_REASONS",
     },
-    # The error envelope and X-Tenant-ID on every /v1 operation (hellojohn_project/api/schema.py).
+    # The error envelope, security schemes, servers and tags (hellojohn_project/api/schema.py).
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "hellojohn_project.api.schema.document_contract",
     ],
 }
+
+# --- Cross-origin calls (docs/api.md, "Cross-origin calls (CORS)") ------------------------------
+# django-cors-headers answers preflights and writes the headers; which origin may read which answer
+# is each tenant's `allowed_origins` (hellojohn_project/api/cors.py). Only the publishable-key and
+# access-token routes are CORS routes; secret-key routes never grant a cross-origin read.
+CORS_URLS_REGEX = (r"^/v1/(auth/(sign-up|sign-in|token/refresh|sign-out|me|password)"
+                   r"|sessions|sessions/(?!verify$)[^/]+)$")
+CORS_ALLOWED_ORIGINS: list[str] = []
+CORS_ALLOW_CREDENTIALS = False  # bearer credentials in headers, never cookies
+CORS_ALLOW_METHODS = ["DELETE", "GET", "OPTIONS", "POST"]
+CORS_ALLOW_HEADERS = ["authorization", "content-type", "x-tenant-id"]
+CORS_EXPOSE_HEADERS = ["X-Request-ID", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining",
+                       "X-RateLimit-Reset", "X-HelloJohn-Version"]
+CORS_PREFLIGHT_MAX_AGE = 600
 
 # --- HelloJohn session rules ----------------------------------------------------------------------
 # Proxies whose X-Forwarded-For is believed (CIDRs). Empty: the client is REMOTE_ADDR, always.

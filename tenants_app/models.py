@@ -13,6 +13,8 @@ IDLE_TIMEOUT_RANGE = (60, 365 * 86400)
 ACCESS_TOKEN_TTL_RANGE = (60, 86400)
 DEFAULT_SESSION_DURATION = 30 * 86400
 DEFAULT_ACCESS_TOKEN_TTL = 900
+# Browser origins a tenant may allow cross-origin (docs/api.md "Cross-origin calls (CORS)").
+MAX_ALLOWED_ORIGINS = 20
 
 
 class Tenant(models.Model):
@@ -41,6 +43,10 @@ class TenantConfig(models.Model):
     session_duration = models.PositiveIntegerField(default=DEFAULT_SESSION_DURATION)
     idle_timeout = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no idle expiry.")
     access_token_ttl = models.PositiveIntegerField(default=DEFAULT_ACCESS_TOKEN_TTL)
+    allowed_origins = models.JSONField(
+        default=list, blank=True,
+        help_text="Browser origins (scheme://host[:port]) that may call the publishable-key and access-token routes.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -11,9 +11,10 @@ from django.utils.text import slugify
 
 from tenants_app import secrets
 from tenants_app.models import ApiKey, Tenant, TenantConfig
+from tenants_app.origin_selectors import forget_allowed_origins
 
 KEY_PREFIXES = {ApiKey.Kind.SECRET: "sk", ApiKey.Kind.PUBLISHABLE: "pk"}
-CONFIG_FIELDS = ("max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl")
+CONFIG_FIELDS = ("max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "allowed_origins")
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ def update_tenant(*, tenant: Tenant, changes: dict[str, Any]) -> Tenant:
         setattr(tenant, field, value)
     if changes:
         tenant.save(update_fields=list(changes))
+    if "status" in changes:
+        _forget_origins_now_and_on_commit(tenant.pk)
     return tenant
 
 
@@ -107,4 +110,12 @@ def update_tenant_config(*, tenant: Tenant, changes: dict[str, Any]) -> TenantCo
     for field, value in changes.items():
         setattr(config, field, value)
     config.save(update_fields=[*changes, "updated_at"])
+    if "allowed_origins" in changes:
+        _forget_origins_now_and_on_commit(tenant.pk)
     return config
+
+
+def _forget_origins_now_and_on_commit(tenant_id: str) -> None:
+    """Clears the CORS cache now, and again at commit: a reader between the two may have cached the old rows."""
+    forget_allowed_origins(tenant_id)
+    transaction.on_commit(lambda: forget_allowed_origins(tenant_id))

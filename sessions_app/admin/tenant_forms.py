@@ -11,6 +11,7 @@ from tenants_app.models import (
     Tenant,
     TenantConfig,
 )
+from tenants_app.origin_form_field import AllowedOriginsField
 
 
 def _bounded(low: int, high: int, *, required: bool, unit: str, help_text: str) -> forms.IntegerField:
@@ -34,6 +35,7 @@ class TenantConfigForm(forms.ModelForm):
                             help_text="Inactivity after which a session expires; empty for none")
     access_token_ttl = _bounded(*ACCESS_TOKEN_TTL_RANGE, required=True, unit="seconds",
                                 help_text="Lifetime of an access token")
+    allowed_origins = AllowedOriginsField()
 
     class Meta:
         model = TenantConfig

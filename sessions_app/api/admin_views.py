@@ -25,11 +25,15 @@ from tenants_app.services import update_tenant_config
 class ConfigViewSet(ViewSet):
     permission_classes = [SecretKey]
 
-    @extend_schema(responses={200: ConfigOut}, tags=["admin"])
+    @extend_schema(responses={200: ConfigOut}, tags=["admin"], operation_id="getConfig",
+                   summary="Get the session rules", description="The tenant's config. Secret key.")
     def retrieve(self, request: Request) -> Response:
         return Response(ConfigOut(config_of(request.user.tenant)).data)
 
-    @extend_schema(request=ConfigPatchIn, responses={200: ConfigOut}, tags=["admin"])
+    @extend_schema(request=ConfigPatchIn, responses={200: ConfigOut}, tags=["admin"], operation_id="updateConfig",
+                   summary="Update the session rules",
+                   description="Partial update; answers the whole config. Fields out of bounds answer 400 "
+                               "invalid_parameter with `fields`, and change nothing. Secret key.")
     def partial_update(self, request: Request) -> Response:
         changes = validated(ConfigPatchIn, request)
         config = update_tenant_config(tenant=request.user.tenant, changes=changes)
@@ -39,7 +43,9 @@ class ConfigViewSet(ViewSet):
 class UserViewSet(ViewSet):
     permission_classes = [SecretKey]
 
-    @extend_schema(request=UserCreateIn, responses={201: UserOut}, tags=["users"])
+    @extend_schema(request=UserCreateIn, responses={201: UserOut}, tags=["users"], operation_id="createUser",
+                   summary="Create a user",
+                   description="Without a password the user cannot sign in until one is set. Secret key.")
     def create(self, request: Request) -> Response:
         data = validated(UserCreateIn, request)
         user = services.create_user(tenant=request.user.tenant, email=data["email"],
@@ -51,7 +57,8 @@ class UserViewSet(ViewSet):
             OpenApiParameter("email", OpenApiTypes.STR, description="Exact email, case-insensitive."),
             OpenApiParameter("limit", OpenApiTypes.INT), OpenApiParameter("cursor", OpenApiTypes.STR),
         ],
-        responses={200: UserPageOut}, tags=["users"],
+        responses={200: UserPageOut}, tags=["users"], operation_id="listUsers", summary="List users",
+        description="The tenant's users, newest first, one page at a time; `email` finds one. Secret key.",
     )
     def list(self, request: Request) -> Response:
         users: QuerySet[User] = User.objects.filter(tenant=request.user.tenant)
@@ -65,11 +72,15 @@ class UserViewSet(ViewSet):
         return Response(paginate(request, users, time_field="created_at",
                                  render=lambda rows: UserOut(rows, many=True).data))
 
-    @extend_schema(responses={200: UserOut}, tags=["users"])
+    @extend_schema(responses={200: UserOut}, tags=["users"], operation_id="getUser", summary="Get a user",
+                   description="One user of the tenant. Secret key.")
     def retrieve(self, request: Request, id: str) -> Response:
         return Response(UserOut(self._get(request, id)).data)
 
-    @extend_schema(request=UserPatchIn, responses={200: UserOut}, tags=["users"])
+    @extend_schema(request=UserPatchIn, responses={200: UserOut}, tags=["users"], operation_id="updateUser",
+                   summary="Update a user",
+                   description="Disabling the user revokes every session (user_disabled); a new password revokes "
+                               "every session (password_changed). Secret key.")
     def partial_update(self, request: Request, id: str) -> Response:
         user = self._get(request, id)
         data = validated(UserPatchIn, request)

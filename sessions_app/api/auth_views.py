@@ -41,7 +41,10 @@ class SignUpView(APIView):
     permission_classes = [PublishableKey]
     throttle_classes = SignUpThrottles
 
-    @extend_schema(request=SignUpIn, responses={201: UserAndIssuedSessionOut}, tags=["auth"])
+    @extend_schema(request=SignUpIn, responses={201: UserAndIssuedSessionOut}, tags=["auth"], operation_id="signUp",
+                   summary="Sign up a new user",
+                   description="Creates the user and its first session on this device; answers both, with the "
+                               "session's access and refresh tokens. Publishable key.")
     def post(self, request: Request) -> Response:
         data = validated(SignUpIn, request)
         signed_in = services.sign_up(tenant=request.user.tenant, email=data["email"], password=data["password"],
@@ -53,7 +56,12 @@ class SignInView(APIView):
     permission_classes = [PublishableKey]
     throttle_classes = SignInThrottles
 
-    @extend_schema(request=SignInIn, responses={200: UserAndIssuedSessionOut}, tags=["auth"])
+    @extend_schema(request=SignInIn, responses={200: UserAndIssuedSessionOut}, tags=["auth"], operation_id="signIn",
+                   summary="Sign in on this device",
+                   description="Creates a new, independent session for this device; the tenant's "
+                               "max_sessions_per_user may revoke the user's oldest sessions (session_limit). "
+                               "Unknown email and wrong password both answer 401 invalid_credentials. "
+                               "Publishable key.")
     def post(self, request: Request) -> Response:
         data = validated(SignInIn, request)
         signed_in = services.sign_in(tenant=request.user.tenant, email=data["email"], password=data["password"],
@@ -65,7 +73,11 @@ class RefreshView(APIView):
     permission_classes = [PublishableKey]
     throttle_classes = RefreshThrottles
 
-    @extend_schema(request=RefreshIn, responses={200: IssuedSessionOnlyOut}, tags=["auth"])
+    @extend_schema(request=RefreshIn, responses={200: IssuedSessionOnlyOut}, tags=["auth"],
+                   operation_id="refreshToken", summary="Refresh the tokens",
+                   description="Rotates the refresh token: answers new access and refresh tokens and retires the "
+                               "old refresh token. Presenting a retired one again revokes the whole session "
+                               "(401 refresh_token_reused). Publishable key.")
     def post(self, request: Request) -> Response:
         data = validated(RefreshIn, request)
         issued = services.refresh_session(tenant=request.user.tenant, refresh_token=data["refresh_token"])
@@ -75,7 +87,11 @@ class RefreshView(APIView):
 class SignOutView(APIView):
     permission_classes = [AnyOf.kinds("user", "publishable")]
 
-    @extend_schema(request=SignOutIn, responses={204: None}, tags=["auth"])
+    @extend_schema(request=SignOutIn, responses={204: None}, tags=["auth"], operation_id="signOut",
+                   summary="Sign out this session",
+                   description="Revokes the caller's session (signed_out): with its access token and no body, or "
+                               "with the publishable key and the session's refresh_token in the body (this works "
+                               "after the access token has expired).")
     def post(self, request: Request) -> Response:
         data = validated(SignOutIn, request)
         principal: Principal = request.user
@@ -93,7 +109,8 @@ class SignOutView(APIView):
 class MeView(APIView):
     permission_classes = [EndUser]
 
-    @extend_schema(responses={200: MeOut}, tags=["auth"])
+    @extend_schema(responses={200: MeOut}, tags=["auth"], operation_id="getMe", summary="Get the caller",
+                   description="The calling user and the session its access token belongs to. Access token.")
     def get(self, request: Request) -> Response:
         principal: Principal = request.user
         return Response({
@@ -105,7 +122,10 @@ class MeView(APIView):
 class PasswordChangeView(APIView):
     permission_classes = [EndUser]
 
-    @extend_schema(request=PasswordChangeIn, responses={204: None}, tags=["auth"])
+    @extend_schema(request=PasswordChangeIn, responses={204: None}, tags=["auth"], operation_id="changePassword",
+                   summary="Change the caller's password",
+                   description="Checks current_password, sets new_password and revokes the user's other sessions "
+                               "(password_changed); this session stays signed in. Access token.")
     def post(self, request: Request) -> Response:
         data = validated(PasswordChangeIn, request)
         services.change_password(session=request.user.session, current_password=data["current_password"],

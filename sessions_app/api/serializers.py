@@ -12,11 +12,13 @@ from sessions_app.services import IssuedSession
 from tenants_app.models import (
     ACCESS_TOKEN_TTL_RANGE,
     IDLE_TIMEOUT_RANGE,
+    MAX_ALLOWED_ORIGINS,
     MAX_SESSIONS_RANGE,
     SESSION_DURATION_RANGE,
     TenantConfig,
     User,
 )
+from tenants_app.origins import InvalidOrigin, normalize_origins
 
 TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
 
@@ -164,16 +166,53 @@ class RevokedCountOut(serializers.Serializer):
     revoked = serializers.IntegerField()
 
 
+# Why POST /v1/sessions/verify calls a token not good: the codes the same token would get as a credential.
+VERIFY_REASONS = ["invalid_token", "token_expired", "session_revoked", "session_expired"]
+
+
 class VerifyOut(serializers.Serializer):
     valid = serializers.BooleanField()
-    reason = serializers.CharField(allow_null=True)
-    session = SessionOut(allow_null=True)
+    reason = serializers.ChoiceField(
+        choices=VERIFY_REASONS, allow_null=True,
+        help_text="Why the token is not good (an error code), or null when it is.")
+    session = SessionOut(allow_null=True, help_text="The token's session, or null when the token names none.")
 
 
 class ConfigOut(serializers.ModelSerializer):
     class Meta:
         model = TenantConfig
-        fields = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl"]
+        fields = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "allowed_origins"]
+
+    # Declared with the contract's bounds (docs/api.md, "Tenant config"): the schema shows them, not the column's.
+    max_sessions_per_user = serializers.IntegerField(
+        min_value=MAX_SESSIONS_RANGE[0], max_value=MAX_SESSIONS_RANGE[1], allow_null=True,
+        help_text="Active sessions a user may hold; null for unlimited.")
+    session_duration = serializers.IntegerField(
+        min_value=SESSION_DURATION_RANGE[0], max_value=SESSION_DURATION_RANGE[1],
+        help_text="A session's absolute lifetime, in seconds.")
+    idle_timeout = serializers.IntegerField(
+        min_value=IDLE_TIMEOUT_RANGE[0], max_value=IDLE_TIMEOUT_RANGE[1], allow_null=True,
+        help_text="Seconds of inactivity after which a session expires; null for none.")
+    access_token_ttl = serializers.IntegerField(
+        min_value=ACCESS_TOKEN_TTL_RANGE[0], max_value=ACCESS_TOKEN_TTL_RANGE[1],
+        help_text="Lifetime of an access token, in seconds.")
+    allowed_origins = serializers.ListField(child=serializers.CharField(), max_length=MAX_ALLOWED_ORIGINS,
+                                            help_text="Browser origins that may call the pk and user routes.")
+
+
+class JwkOut(serializers.Serializer):
+    """One Ed25519 public key (RFC 8037)."""
+
+    kty = serializers.ChoiceField(choices=["OKP"])
+    crv = serializers.ChoiceField(choices=["Ed25519"])
+    x = serializers.CharField(help_text="The public key, base64url.")
+    kid = serializers.CharField(help_text="The key id (key_…), the `kid` of the tokens it signs.")
+    alg = serializers.ChoiceField(choices=["EdDSA"])
+    use = serializers.ChoiceField(choices=["sig"])
+
+
+class JwkSetOut(serializers.Serializer):
+    keys = JwkOut(many=True, help_text="Every key that may have signed a live token, newest first.")
 
 
 # --- Input ----------------------------------------------------------------------------------------
@@ -218,6 +257,17 @@ class ConfigPatchIn(StrictInputSerializer):
                                       allow_null=True, required=False)
     access_token_ttl = StrictIntegerField(min_value=ACCESS_TOKEN_TTL_RANGE[0], max_value=ACCESS_TOKEN_TTL_RANGE[1],
                                           required=False)
+    allowed_origins = serializers.ListField(
+        child=StrictCharField(max_length=300, trim_whitespace=False), max_length=MAX_ALLOWED_ORIGINS, required=False,
+        error_messages={"max_length": f"At most {MAX_ALLOWED_ORIGINS} origins."},
+        help_text="Each scheme://host[:port] (http or https), no path, no wildcard; at most 20.",
+    )
+
+    def validate_allowed_origins(self, value: list[str]) -> list[str]:
+        try:
+            return normalize_origins(value)
+        except InvalidOrigin as exc:
+            raise serializers.ValidationError(str(exc), code="invalid_origin") from exc
 
 
 class UserCreateIn(StrictInputSerializer):

@@ -73,7 +73,11 @@ def _visible_sessions(principal: Principal) -> QuerySet[Session]:
 class SessionViewSet(ViewSet):
     permission_classes = [AnyOf.kinds("secret", "user")]
 
-    @extend_schema(parameters=LIST_PARAMETERS, responses={200: SessionPageOut}, tags=["sessions"])
+    @extend_schema(parameters=LIST_PARAMETERS, responses={200: SessionPageOut}, tags=["sessions"],
+                   operation_id="listSessions", summary="List sessions",
+                   description="Newest activity first, one page at a time. Secret key: the tenant's sessions, or "
+                               "one user's with user_id. Access token: the caller's own sessions, each with "
+                               "`current`. Default status filter: active.")
     def list(self, request: Request) -> Response:
         principal: Principal = request.user
         context = session_context(principal)
@@ -95,11 +99,18 @@ class SessionViewSet(ViewSet):
                         render=lambda rows: SessionOut(rows, many=True, context=context).data)
         return Response(page)
 
-    @extend_schema(responses={200: SessionWithCurrentOut}, tags=["sessions"])
+    @extend_schema(responses={200: SessionWithCurrentOut}, tags=["sessions"], operation_id="getSession",
+                   summary="Get a session",
+                   description="One session of the tenant (secret key) or of the caller (access token; another "
+                               "user's session answers 404 session_not_found).")
     def retrieve(self, request: Request, id: str) -> Response:
         return Response(SessionOut(self._get(request, id), context=session_context(request.user)).data)
 
-    @extend_schema(responses={204: None}, tags=["sessions"])
+    @extend_schema(responses={204: None}, tags=["sessions"], operation_id="revokeSession",
+                   summary="Revoke a session",
+                   description="Signs that device out at once: revoked_by_admin with a secret key, revoked_by_user "
+                               "with an access token (signed_out when it is the caller's own session). Revoking a "
+                               "revoked session changes nothing.")
     def destroy(self, request: Request, id: str) -> Response:
         principal: Principal = request.user
         services.revoke_session(session=self._get(request, id), actor=actor_of(principal), current=principal.session)
@@ -110,7 +121,11 @@ class SessionViewSet(ViewSet):
             OpenApiParameter("user_id", OpenApiTypes.STR, description="Required with a secret key."),
             OpenApiParameter("except_current", OpenApiTypes.BOOL, description="User: keep the calling session."),
         ],
-        responses={200: RevokedCountOut}, tags=["sessions"], operation_id="v1_sessions_revoke_all",
+        responses={200: RevokedCountOut}, tags=["sessions"], operation_id="revokeUserSessions",
+        summary="Revoke all of a user's sessions",
+        description="Revokes every active session of the user and answers how many. Secret key: name user_id. "
+                    "Access token: the caller's own; except_current=true keeps this session (\"sign out other "
+                    "devices\").",
     )
     def revoke_all(self, request: Request) -> Response:
         principal: Principal = request.user
@@ -131,7 +146,11 @@ class SessionViewSet(ViewSet):
 class VerifyViewSet(ViewSet):
     permission_classes = [SecretKey]
 
-    @extend_schema(request=VerifyIn, responses={200: VerifyOut}, tags=["sessions"])
+    @extend_schema(request=VerifyIn, responses={200: VerifyOut}, tags=["sessions"], operation_id="verifyAccessToken",
+                   summary="Verify an access token",
+                   description="Tells a backend whether an access token is still good right now (its session "
+                               "active), and why not. An unusable token is an answer (valid: false), not an error. "
+                               "Secret key.")
     def create(self, request: Request) -> Response:
         """Tells a backend whether an access token is still good, and why not."""
         data = validated(VerifyIn, request)

@@ -8,7 +8,7 @@ from tests.conftest import client_with, error_code, user_client
 pytestmark = pytest.mark.django_db
 
 DEFAULTS = {"max_sessions_per_user": None, "session_duration": 2592000, "idle_timeout": None,
-            "access_token_ttl": 900}
+            "access_token_ttl": 900, "allowed_origins": []}
 
 
 def config_row(tenant):

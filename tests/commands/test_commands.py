@@ -23,7 +23,8 @@ from tests.conftest import TenantKeys, client_with, error_code
 pytestmark = pytest.mark.django_db
 
 ID = r"[0-7][0-9A-HJKMNP-TV-Z]{25}"
-SEED_KEYS = {"tenant_id", "tenant_slug", "secret_key", "publishable_key", "users", "operator", "base_url"}
+SEED_KEYS = {"tenant_id", "tenant_slug", "secret_key", "publishable_key", "users", "operator", "base_url",
+             "allowed_origins"}
 
 
 def run(*args: str) -> str:

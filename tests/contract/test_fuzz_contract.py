@@ -190,7 +190,7 @@ def _fuzz(operation: Any, mode: Any, credentials: Credentials, path: str, creden
 def test_the_served_schema_documents_errors_and_credentials(client: Callable[..., Any]) -> None:
     with override_settings(ALLOWED_HOSTS=["testserver"]):
         document = client.get("/v1/openapi.json").json()
-    assert set(document["components"]["securitySchemes"]) == {"apiKey", "accessToken"}
+    assert set(document["components"]["securitySchemes"]) == {"secretKey", "publishableKey", "accessToken"}
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
             responses = operation["responses"]

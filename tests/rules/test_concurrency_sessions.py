@@ -20,19 +20,13 @@ from tenants_app.models import TenantConfig
 from tests.conftest import DESKTOP_CHROME, TenantKeys, client_with
 from tests.factories import TEST_PASSWORD, UserFactory
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_rate_limits")]
 
 
 @pytest.fixture(autouse=True)
 def _postgresql_only() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("races need PostgreSQL's row locks and concurrent connections")
-
-
-@pytest.fixture(autouse=True)
-def _no_rate_limits(settings: Any) -> None:
-    # Every scope here gets a rate no test comes near.
-    settings.HJ_RATE_LIMITS = {scope: "100000/min" for scope in settings.HJ_RATE_LIMITS}
 
 
 def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:

@@ -6,6 +6,7 @@ Safe to re-run: each run issues fresh keys (revoking the previous ones) and fres
 import json
 import secrets
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -15,7 +16,8 @@ from django.db import transaction
 from sessions_app import services
 from sessions_app.device import describe_device
 from tenants_app.models import ApiKey, Tenant, User
-from tenants_app.services import create_tenant, issue_api_key, revoke_api_key
+from tenants_app.origins import normalize_origins
+from tenants_app.services import create_tenant, issue_api_key, revoke_api_key, update_tenant_config
 
 DEMO_USERS = [("alice@example.com", "Alice Liddell"), ("bob@example.com", "Bob Martin")]
 OPERATOR_USERNAME = "operator"
@@ -27,6 +29,16 @@ DEMO_DEVICES = [
     ("Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
      "Version/16.6 Mobile/15E148 Safari/604.1", "1.1.1.1"),
 ]
+
+
+def demo_origins() -> list[str]:
+    """The demo's local origin (HJ_PUBLIC_URL), under both loopback names a browser may use."""
+    public = urlsplit(settings.HJ_PUBLIC_URL)
+    origins = [f"{public.scheme}://{public.netloc}"]
+    for a, b in (("127.0.0.1", "localhost"), ("localhost", "127.0.0.1")):
+        if public.hostname == a:
+            origins.append(f"{public.scheme}://{public.netloc.replace(a, b)}")
+    return normalize_origins(origins)
 
 
 def _password() -> str:
@@ -50,6 +62,8 @@ class Command(BaseCommand):
                 revoke_api_key(api_key=api_key)
             secret_key = issue_api_key(tenant=tenant, kind=ApiKey.Kind.SECRET)
             publishable_key = issue_api_key(tenant=tenant, kind=ApiKey.Kind.PUBLISHABLE)
+        # The demo's own origin may call the publishable-key and access-token routes from a page's fetch().
+        update_tenant_config(tenant=tenant, changes={"allowed_origins": demo_origins()})
 
         users = []
         for email, name in DEMO_USERS:
@@ -83,6 +97,7 @@ class Command(BaseCommand):
             "users": users,
             "operator": {"username": OPERATOR_USERNAME, "password": operator_password},
             "base_url": settings.HJ_PUBLIC_URL,
+            "allowed_origins": demo_origins(),
         }
         if options["json"]:
             self.stdout.write(json.dumps(result))
@@ -97,3 +112,4 @@ class Command(BaseCommand):
         self.stdout.write(f"  Sessions page:    {base}/t/{tenant.slug}/sessions")
         self.stdout.write(f"  Admin:            {base}/admin/  as {OPERATOR_USERNAME} / {operator_password}")
         self.stdout.write(f"  API reference:    {base}/docs/")
+        self.stdout.write(f"  Allowed origins:  {', '.join(demo_origins())}  (CORS, for a page's fetch())")
