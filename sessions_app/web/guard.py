@@ -78,6 +78,18 @@ def visitor_or_reason(request: HttpRequest, tenant: Tenant) -> Visitor | str | N
     return Visitor(tenant=tenant, session=used.session, now=used.now)
 
 
+def end_previous_page_session(request: HttpRequest, tenant: Tenant) -> None:
+    """Signs out the page session this browser's cookie still opens in `tenant`, if any (a new one replaces it)."""
+    token = token_from(request)
+    if token is None:
+        return
+    try:
+        previous = services.use_session(page_token=token, tenant=tenant, record_activity=False).session
+    except (RefreshTokenInvalid, SessionRevoked, SessionExpired):
+        return
+    services.revoke_session(session=previous, actor=services.Actor.for_user(previous.user_id), current=previous)
+
+
 def back_to_sign_in(request: HttpRequest, tenant: Tenant, reason: str | None, *,
                     next_url: str | None = None, level: int = messages.WARNING) -> HttpResponse:
     if reason:

@@ -6,6 +6,7 @@ sign-out goes through `services.revoke_session(s)`, the one revocation path the 
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.middleware.csrf import rotate_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -17,7 +18,14 @@ from sessions_app.models import Session
 from sessions_app.selectors import active_sessions_for, session_of_user
 from sessions_app.web.cookie import store_token
 from sessions_app.web.forms import SignInForm
-from sessions_app.web.guard import Visitor, back_to_sign_in, signed_in_page, tenant_or_404, visitor_or_reason
+from sessions_app.web.guard import (
+    Visitor,
+    back_to_sign_in,
+    end_previous_page_session,
+    signed_in_page,
+    tenant_or_404,
+    visitor_or_reason,
+)
 from sessions_app.web.presenters import rows_for
 from sessions_app.web.security import page_headers
 from sessions_app.web.throttle import sign_in_retry_after
@@ -71,6 +79,10 @@ def sign_in(request: HttpRequest, slug: str) -> HttpResponse:
                                      device=device_from_request(request))
     except (InvalidCredentials, AccountDisabled):
         return _sign_in_page(request, tenant, form, next_url, error=SIGN_IN_FAILED, status=400)
+    # One page session per browser and tenant: the one this browser held ends (it signs out), and
+    # the CSRF token changes with the person signed in, so a token read before sign-in is no use after.
+    end_previous_page_session(request, tenant)
+    rotate_token(request)
     response = HttpResponseRedirect(next_url or _sessions_url(tenant))
     store_token(response, token=signed_in.issued.refresh_token, expires_at=signed_in.issued.refresh_token_expires_at)
     return response
