@@ -1,6 +1,7 @@
 """Device metadata of a sign-in (docs/api.md §12, "Device metadata"), computed once when the session is created."""
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -13,6 +14,7 @@ from user_agents import parse as parse_user_agent
 from sessions_app.models import DeviceType
 
 USER_AGENT_MAX_LENGTH = 512
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,9 @@ def _label(family: str, version: tuple) -> str:
 
 def describe_device(*, user_agent: str, ip_address: str | None, country: str | None = None) -> DeviceInfo:
     """Device metadata from a user agent and an address (country looked up unless given)."""
-    user_agent = user_agent[:USER_AGENT_MAX_LENGTH]
+    # Control characters (a NUL above all, which PostgreSQL refuses to store) never come from a real
+    # browser; they are dropped, not stored. docs/api.md §12, "Device metadata".
+    user_agent = CONTROL_CHARACTERS.sub("", user_agent)[:USER_AGENT_MAX_LENGTH]
     summary = summarize_user_agent(user_agent)
     return DeviceInfo(
         user_agent=user_agent, ip_address=ip_address, country=country or country_for(ip_address),
