@@ -235,6 +235,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # same-origin form POSTs, which Django's CSRF check refuses (every HTML form, the admin's too).
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# The admin's messages (a new key's plaintext, once) wait in the operator's database session, never a cookie.
+MESSAGE_STORAGE = "hellojohn_project.message_storage.message_storage"
 SESSION_COOKIE_SECURE = not DEBUG
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
