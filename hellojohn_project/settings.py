@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "hellojohn_project",
     "tenants_app",
     "sessions_app",
 ]
@@ -98,12 +99,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate-limit counters) ----------------------------------------------------------------
-# In-process by default; with several app processes, point REDIS_URL at a shared Redis.
+# Shared by every app process: the database's cache table (created by `migrate`) by default, Redis
+# with REDIS_URL. Rate limits count atomically in hellojohn_project.counters, on Redis or the database
+# accordingly. `check --deploy` warns when production runs on a per-process cache (hj.W001).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hj_cache"}}
 
 # --- Passwords ----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -125,12 +128,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # Whitenoise's manifest storage, but a name missing from the manifest (no collectstatic yet)
+        # renders unhashed instead of a 500; `check --deploy` says collectstatic is missing (hj.W002).
+        "BACKEND": "hellojohn_project.staticfiles.ForgivingManifestStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },

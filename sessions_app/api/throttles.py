@@ -1,8 +1,8 @@
-"""Rate limits on the credential endpoints, counted in Django's cache (spec section 4: 429
-`rate_limited` with Retry-After and X-RateLimit-* headers).
+"""Rate limits on the credential endpoints (docs/api.md section 4: 429 `rate_limited` with
+Retry-After and X-RateLimit-* headers).
 
-The in-process cache counts per process; with several app processes set REDIS_URL so they share
-one count (see the README).
+Counted atomically in hellojohn_project.counters (the database, or Redis with REDIS_URL), so every
+app process shares one count.
 """
 
 import hashlib
@@ -10,9 +10,9 @@ import math
 from typing import Any
 
 from rest_framework.request import Request
-from rest_framework.throttling import SimpleRateThrottle
 
 from hellojohn_project.api.errors import ApiError
+from hellojohn_project.counted_throttle import CountedRateThrottle
 from sessions_app.device import client_ip
 
 
@@ -22,7 +22,7 @@ class RateLimited(ApiError):
     default_detail = "Too many requests; retry later."
 
 
-class ContractThrottle(SimpleRateThrottle):
+class ContractThrottle(CountedRateThrottle):
     """SimpleRateThrottle that answers the contract's 429 itself, with its headers."""
 
     def get_ident(self, request: Request) -> str:  # the client address as device metadata sees it

@@ -1,6 +1,6 @@
-"""Rate limit of the sign-in form: per client address and per email, counted in Django's cache.
+"""Rate limit of the sign-in form: per client address and per email, shared by every process.
 
-DRF's SimpleRateThrottle does the counting (a sliding window of timestamps per key); the page only
+hellojohn_project.counters does the counting (an atomic fixed window per key); the page only
 chooses the keys. The rate is `REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["web_sign_in"]`, applied to
 each key separately, so one address cannot try many accounts and many addresses cannot hammer one.
 """
@@ -9,13 +9,13 @@ import math
 from typing import Any
 
 from django.http import HttpRequest
-from rest_framework.throttling import SimpleRateThrottle
 
+from hellojohn_project.counted_throttle import CountedRateThrottle
 from sessions_app.device import client_ip
 from tenants_app.models import Tenant
 
 
-class _SignInKey(SimpleRateThrottle):
+class _SignInKey(CountedRateThrottle):
     scope = "web_sign_in"
 
     def __init__(self, ident: str):
