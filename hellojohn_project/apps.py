@@ -10,5 +10,5 @@ class ProjectConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Imported for its side effect: the deployment checks register themselves.
-        from hellojohn_project import checks  # noqa: F401
+        # Imported for their side effects: system checks and the operator-login audit receivers.
+        from hellojohn_project import checks, operator_login  # noqa: F401

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "hellojohn_project",
     "tenants_app",
     "sessions_app",
@@ -60,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: refuses a locked-out operator's /admin/login/ (see below).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hellojohn_project.urls"
@@ -221,6 +224,25 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Operator sign-in throttling (django-axes) ---------------------------------------------------
+# /admin/login/ failures are recorded in axes' tables (shared by every process, listed in the admin
+# under "Axes"); after HJ_ADMIN_LOCKOUT_FAILURES failures for one username, or from one address, that
+# username or address is refused for HJ_ADMIN_LOCKOUT_MINUTES. `manage.py axes_reset` lifts lockouts.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("HJ_ADMIN_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("HJ_ADMIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: either one locks
+AXES_RESET_ON_SUCCESS = True
+# The client address as everywhere else: X-Forwarded-For only from HJ_TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "hellojohn_project.operator_login.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# Log lines are the audit trail's (hellojohn_project/operator_login.py), not axes' own.
+AXES_VERBOSE = False
 
 # --- Logging: JSON lines on stderr, the audit trail included ------------------------------------
 LOGGING = {
