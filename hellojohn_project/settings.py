@@ -52,6 +52,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hellojohn_project.api.middleware.RequestIdMiddleware",
+    "hellojohn_project.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hellojohn_project.api.middleware.ApiBodyLimitMiddleware",
