@@ -1,4 +1,5 @@
-"""Operator sign-in (/admin/login/) under django-axes: the client address it counts, and audit lines.
+"""Operator sign-in (/admin/login/) under django-axes: the client address it counts, the headers it
+stores, and audit lines.
 
 Axes records every failure in its tables and locks a username or an address after
 AXES_FAILURE_LIMIT failures (settings.py); these receivers put failures and lockouts in the audit
@@ -6,12 +7,14 @@ trail (the `hellojohn.audit` logger), never the password tried.
 """
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 
 from sessions_app.device import client_ip
 
@@ -21,6 +24,24 @@ logger = logging.getLogger("hellojohn.audit")
 def client_address(request: HttpRequest) -> str | None:
     """AXES_CLIENT_IP_CALLABLE: the address the rate limits use (HJ_TRUSTED_PROXIES decides)."""
     return client_ip(request)[0]
+
+
+# Headers axes copies into its tables on a failure; PostgreSQL refuses NUL in text columns.
+_STORED_HEADERS = ("HTTP_USER_AGENT", "HTTP_ACCEPT")
+
+
+class OperatorLoginHeadersMiddleware:
+    """Drops NUL bytes from the headers axes stores, on the admin's sign-in only (before AxesMiddleware)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info == reverse("admin:login"):
+            for name in _STORED_HEADERS:
+                if "\x00" in request.META.get(name, ""):
+                    request.META[name] = request.META[name].replace("\x00", "")
+        return self.get_response(request)
 
 
 @receiver(user_login_failed, dispatch_uid="hj-operator-login-failed")

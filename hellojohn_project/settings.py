@@ -63,6 +63,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: refuses a locked-out operator's /admin/login/ (see below).
+    "hellojohn_project.operator_login.OperatorLoginHeadersMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -104,3 +104,11 @@ def test_operators_see_failures_in_the_admin(operator: Any) -> None:
     assert page.status_code == 200
     assert "mallory" in page.content.decode() and "203.0.113.6" in page.content.decode()
     assert client.get("/admin/axes/accessfailurelog/").status_code == 200
+
+
+def test_a_nul_in_the_user_agent_is_recorded_without_it(operator: Any) -> None:
+    """Axes stores the user agent and Accept of each failure; PostgreSQL refuses NUL in text: dropped."""
+    response = sign_in("203.0.113.7", "root", "wrong", HTTP_USER_AGENT="Mozilla\x00/5.0", HTTP_ACCEPT="text/\x00html")
+    assert response.status_code == 200
+    attempt = AccessAttempt.objects.get(ip_address="203.0.113.7")
+    assert (attempt.user_agent, attempt.http_accept) == ("Mozilla/5.0", "text/html")
