@@ -69,13 +69,14 @@ def set_up_database(env: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int) -> Iterator[str]:
-    """Runs gunicorn with `workers` sync workers on a free loopback port; yields its base URL."""
+def gunicorn(env: dict[str, str], workers: int, threads: int = 1) -> Iterator[str]:
+    """Runs gunicorn with `workers` processes of `threads` threads on a free loopback port; yields its URL."""
     port = free_port()
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "60",
-         "hellojohn_project.wsgi"], cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
+         "-b", f"127.0.0.1:{port}", "--timeout", "60", "hellojohn_project.wsgi"],
+        cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
