@@ -93,7 +93,8 @@ def _error_responses(path: str, method: str, operation: dict[str, Any]) -> dict[
         statuses.update(_RATE_LIMITED)
     if (path, method) in _ACCOUNT_WRITE_OPERATIONS:
         statuses.update(_ACCOUNT_WRITES)
-    statuses["default"] = "Any other error (405, or 500 internal_error), in the same envelope."
+    statuses["default"] = ("Any other error (405, 500 internal_error, or 503 service_unavailable with Retry-After), "
+                           "in the same envelope.")
     return statuses
 
 
