@@ -1,8 +1,8 @@
 """Atomic fixed-window counters shared by every process: Redis when the cache is Redis, else the database.
 
-Rate limits count here (docs/api.md section 4, 429 `rate_limited`). Django's cache API cannot do it
+Rate limits count here (docs/api.md section 13, 429 `rate_limited`). Django's cache API cannot do it
 for the database cache, whose `incr` is a read then a write: two processes read 9 and both write 10.
-Each `hit` is one atomic step instead: Redis INCR + EXPIRE in a MULTI, or on the database one
+Each `hit` is one atomic step instead: Redis INCR + EXPIRE NX in a MULTI (Redis 7 or later), or on the database one
 `INSERT ... ON CONFLICT DO UPDATE ... RETURNING` (PostgreSQL, and SQLite 3.35 or later), which locks
 the row, so N parallel hits always answer the counts 1..N.
 """

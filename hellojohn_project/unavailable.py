@@ -1,6 +1,6 @@
 """503 when the database cannot be reached: the envelope under /v1, a plain page elsewhere.
 
-docs/api.md section 4: `service_unavailable` with Retry-After, which clients honour. The middleware
+docs/api.md section 5: `service_unavailable` with Retry-After, which clients honour. The middleware
 catches what views raise (in debug too); `server_error`, the root URLconf's handler500, catches what
 middleware raises. Any other error stays a 500.
 """

@@ -1,6 +1,6 @@
 """A database outage answers 503 `service_unavailable` with Retry-After (issue 12, finding 10).
 
-docs/api.md section 4. Real failures: the app points at a port where no database listens, and
+docs/api.md section 5. Real failures: the app points at a port where no database listens, and
 gunicorn runs against a PostgreSQL cluster of the test's own that is stopped mid-test and started
 again; nothing is written during the outage and the service recovers by itself.
 """

@@ -1,4 +1,4 @@
-"""Rate limits on the credential endpoints (docs/api.md section 4: 429 `rate_limited` with
+"""Rate limits on the credential endpoints (docs/api.md section 13: 429 `rate_limited` with
 Retry-After and X-RateLimit-* headers).
 
 Counted atomically in hellojohn_project.counters (the database, or Redis with REDIS_URL), so every
