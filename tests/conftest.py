@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from hellojohn_project.models import RateCounter
 from tenants_app.models import Tenant
 from tenants_app.services import create_tenant
 from tests.factories import TEST_PASSWORD, UserFactory
@@ -31,8 +32,14 @@ class TenantKeys:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
-    """Rate-limit counters live in the cache; each test starts with none."""
+    """Each test starts with an empty cache; rate-limit counters are rows, rolled back with each test."""
     cache.clear()
+
+
+def reset_rate_limits() -> None:
+    """Forgets every rate-limit count now (for tests that make more attempts than a limit allows)."""
+    cache.clear()
+    RateCounter.objects.all().delete()
 
 
 @pytest.fixture

@@ -220,3 +220,26 @@ def test_three_workers_let_exactly_the_limit_through_the_page(live: tuple[str, d
                        {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})[0]
 
     assert Counter(in_parallel(attempt, PARALLEL)) == {400: LIMIT, 429: PARALLEL - LIMIT}
+
+
+CACHE_PROBE = textwrap.dedent("""
+    import sys
+    import django
+    django.setup()
+    from django.core.cache import cache
+    if sys.argv[1] == "set":
+        cache.set("shared", "written by another process", 60)
+    else:
+        print(type(cache).__name__, cache._table, cache.get("shared"))
+""")
+
+
+def test_migrate_creates_the_cache_table_that_processes_share(database_url: str) -> None:
+    """A fresh database's `migrate` creates the database cache's table; a value one process sets, the next reads."""
+    env = production_env(database_url)
+    set_up_database(env)  # migrate, as a fresh clone does
+    for argument in ("set", "get"):
+        result = subprocess.run([sys.executable, "-c", CACHE_PROBE, argument], cwd=PROJECT, env=env,
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "DatabaseCache hj_cache written by another process"
