@@ -62,7 +62,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes requires: refuses a locked-out operator's /admin/login/ (see below).
+    # django-axes last, as it requires: refuses a locked-out operator's /admin/login/ (see below);
+    # before it, the headers axes stores lose any NUL byte.
     "hellojohn_project.operator_login.OperatorLoginHeadersMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -243,7 +244,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "hellojohn_project.operator_login.client_address"
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 429
-# Log lines are the audit trail's (hellojohn_project/operator_login.py), not axes' own.
+# No start-up banner. Axes still logs its own lines (parameters masked); the audit trail's lines
+# come from hellojohn_project/operator_login.py.
 AXES_VERBOSE = False
 
 # --- Logging: JSON lines on stderr, the audit trail included ------------------------------------
