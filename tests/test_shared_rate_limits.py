@@ -226,7 +226,8 @@ CACHE_PROBE = textwrap.dedent("""
     import sys
     import django
     django.setup()
-    from django.core.cache import cache
+    from django.core.cache import caches
+    cache = caches["default"]
     if sys.argv[1] == "set":
         cache.set("shared", "written by another process", 60)
     else:
