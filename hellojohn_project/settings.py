@@ -46,6 +46,8 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "hellojohn_project.api.apps.ApiConfig",
+    "axes",
+    "hellojohn_project",
     "tenants_app",
     "sessions_app",
 ]
@@ -55,6 +57,7 @@ MIDDLEWARE = [
     # Inside the request id (preflights get one too), outside everything that can answer an error,
     # so error envelopes carry the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
+    "hellojohn_project.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "hellojohn_project.api.middleware.ApiBodyLimitMiddleware",
@@ -65,6 +68,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # django-axes last, as it requires: refuses a locked-out operator's /admin/login/ (see below);
+    # before it, the headers axes stores lose any NUL byte.
+    "hellojohn_project.operator_login.OperatorLoginHeadersMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "hellojohn_project.urls"
@@ -104,12 +111,14 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate-limit counters) ----------------------------------------------------------------
-# In-process by default; with several app processes, point REDIS_URL at a shared Redis.
+# Shared by every app process: the database's cache table (created by `migrate`) by default, Redis
+# with REDIS_URL. Rate limits count atomically in hellojohn_project.counters, on Redis or the database
+# accordingly. `check --deploy` warns when production runs on a per-process cache (hj.W001).
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "hj_cache"}}
 
 # --- Passwords ----------------------------------------------------------------------------------
 PASSWORD_HASHERS = [
@@ -131,12 +140,14 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        # Whitenoise's manifest storage, but a name missing from the manifest (no collectstatic yet)
+        # renders unhashed instead of a 500; `check --deploy` says collectstatic is missing (hj.W002).
+        "BACKEND": "hellojohn_project.staticfiles.ForgivingManifestStorage"
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
@@ -246,6 +257,26 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Operator sign-in throttling (django-axes) ---------------------------------------------------
+# /admin/login/ failures are recorded in axes' tables (shared by every process, listed in the admin
+# under "Axes"); after HJ_ADMIN_LOCKOUT_FAILURES failures for one username, or from one address, that
+# username or address is refused for HJ_ADMIN_LOCKOUT_MINUTES. `manage.py axes_reset` lifts lockouts.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("HJ_ADMIN_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("HJ_ADMIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: either one locks
+AXES_RESET_ON_SUCCESS = True
+# The client address as everywhere else: X-Forwarded-For only from HJ_TRUSTED_PROXIES.
+AXES_CLIENT_IP_CALLABLE = "hellojohn_project.operator_login.client_address"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# No start-up banner. Axes still logs its own lines (parameters masked); the audit trail's lines
+# come from hellojohn_project/operator_login.py.
+AXES_VERBOSE = False
 
 # --- Logging: JSON lines on stderr, the audit trail included ------------------------------------
 LOGGING = {

@@ -16,6 +16,9 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok"})
 
 
+# A database outage answers 503 even when middleware raised it; any other error Django's 500.
+handler500 = "hellojohn_project.unavailable.server_error"
+
 urlpatterns = [
     path("v1/", include(("sessions_app.api.urls", "v1"))),
     # JSON whatever the Accept header says: the path promises it (the generic view answers YAML by default).

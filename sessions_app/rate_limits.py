@@ -5,11 +5,12 @@
 `hit_all` with keys built here, so an email is hashed the same way for both and a face never builds
 a key of its own.
 
-Counting is a fixed window per key that opens at the key's first attempt: `cache.add` creates the
-counter with the window's length as its timeout, `cache.incr` counts. Both are atomic in Django's
-in-process cache (one lock) and in Redis (set-if-absent, INCR), so N parallel attempts never let more
-than the limit through, in one process or, with REDIS_URL set, across all of them. Rates are read
-from `settings.HJ_RATE_LIMITS` on every call ("10/min": a count per second, minute, hour or day).
+Counting is a fixed window per key that opens at the key's first attempt, counted by
+`hellojohn_project.counters.hit`: one atomic statement on the database every process shares
+(`INSERT … ON CONFLICT DO UPDATE … RETURNING`), or INCR on Redis when REDIS_URL is set. So N parallel
+attempts never let more than the limit through, in one process or across all of them (a cache's
+get-then-set, as DRF's throttles and the database cache's `incr` do, would). Rates are read from
+`settings.HJ_RATE_LIMITS` on every call ("10/min": a count per second, minute, hour or day).
 """
 
 import hashlib
@@ -18,8 +19,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
 
+from hellojohn_project import counters
 from sessions_app.services.accounts import canonical_email
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -64,23 +65,11 @@ def api_key_key(api_key_id: str) -> str:
 def hit(scope: str, key: str) -> Refusal | None:
     """Counts one attempt for `key` in `scope`; answers a Refusal when it is over the limit, else None."""
     limit, window = rate(scope)
-    counter, opened = f"{_PREFIX}:{scope}:{key}", f"{_PREFIX}:{scope}:{key}:opened"
     now = time.time()
-    for _ in range(2):  # a second try only when the window closed between add and incr
-        if cache.add(counter, 0, timeout=window):
-            cache.set(opened, now, timeout=window)
-        try:
-            count = cache.incr(counter)
-            break
-        except ValueError:
-            continue
-    else:  # pragma: no cover - the window closed twice within one call
+    counted = counters.hit(f"{_PREFIX}:{scope}:{key}", window, now=now)
+    if counted.count <= limit:
         return None
-    if count <= limit:
-        return None
-    started = cache.get(opened)
-    ends = (started if isinstance(started, float) and started <= now else now) + window
-    retry_after = max(1, math.ceil(ends - now))
+    retry_after = max(1, math.ceil(counted.resets_at - now))
     return Refusal(scope=scope, limit=limit, retry_after=retry_after, reset_at=math.ceil(now + retry_after))
 
 

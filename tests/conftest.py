@@ -1,13 +1,18 @@
 """Fixtures shared by the whole suite: tenants with real keys, end users, and HTTP clients."""
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from hellojohn_project.models import RateCounter
 from tenants_app.models import Tenant
 from tenants_app.services import create_tenant
 from tests.commit_hooks import _on_commit_as_in_production  # noqa: F401 (an autouse fixture)
@@ -32,8 +37,27 @@ class TenantKeys:
 
 @pytest.fixture(autouse=True)
 def _fresh_rate_limits() -> None:
-    """Rate-limit counters live in the cache; each test starts with none."""
+    """Each test starts with an empty cache; rate-limit counters are rows, rolled back with each test."""
     cache.clear()
+
+
+def reset_rate_limits() -> None:
+    """Forgets every rate-limit count now (for tests that make more attempts than a limit allows)."""
+    cache.clear()
+    RateCounter.objects.all().delete()
+
+
+@pytest.fixture(scope="session")
+def collected_static(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A STATIC_ROOT that production's `collectstatic` filled, once per run (compressing takes a while)."""
+    root = tmp_path_factory.mktemp("collected-static")
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "hellojohn_project.settings", "DJANGO_DEBUG": "false",
+           "DJANGO_SECRET_KEY": "collectstatic-only-" + "x" * 40, "DJANGO_STATIC_ROOT": str(root)}
+    result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+                            cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+                            timeout=900, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return str(root)
 
 
 @pytest.fixture

@@ -16,3 +16,7 @@ PASSWORD_HASHERS = ["tests.hashers.QuickArgon2PasswordHasher", *PASSWORD_HASHERS
 # The suite never runs collectstatic, and the manifest storage refuses any {% static %} it has no
 # manifest entry for; pages under test resolve static files straight from the finders instead.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}  # noqa: F405
+
+# Each test starts with an empty cache (conftest), also tests without database access; rate limits
+# count in hellojohn_project.counters' table whatever the cache is.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

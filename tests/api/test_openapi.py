@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 from openapi_spec_validator import validate
 
-from tests.conftest import client_with, user_client
+from tests.conftest import client_with, reset_rate_limits, user_client
 
 COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
 METHODS = {"get", "post", "put", "patch", "delete"}
@@ -190,7 +189,7 @@ def test_security_is_exactly_what_each_route_enforces(schema, tenant, user, sign
     every other kind answers 403 insufficient_permissions (and none answers 401 for a valid credential)."""
     clients = {"secret": lambda: client_with(tenant.secret_key, tenant.id),
                "publishable": lambda: client_with(tenant.publishable_key, tenant.id),
-               "user": lambda: (cache.clear(), user_client(sign_in()))[1]}  # a fresh session, under the limits
+               "user": lambda: (reset_rate_limits(), user_client(sign_in()))[1]}  # a fresh session, under the limits
     for path, method, operation in operations(schema):
         url = path.replace("{id}", "ses_01JDQ8Z6V4X3N2M1K0HGFEDCBA" if "sessions" in path
                            else "usr_01JDQ8YB7S0Q9R8P7N6M5K4J3H")

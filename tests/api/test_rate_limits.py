@@ -5,7 +5,6 @@ address, the page's sign-in form. Counters live in Django's cache (cleared befor
 Rates are read from `settings.HJ_RATE_LIMITS` on every attempt, so each test sets small ones there.
 """
 
-import threading
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -220,24 +219,8 @@ def test_sign_in_form(tenant: TenantKeys, user: User, rates: Callable[..., None]
 # --- The counter ------------------------------------------------------------------------------------
 
 
-def test_parallel_attempts_never_let_more_than_the_limit_through(rates: Callable[..., None]) -> None:
-    """The counter is one atomic add-then-increment per attempt, so racing attempts cannot all read
-    "under the limit" before any of them writes."""
-    rates(sign_in_perip="5/min")
-    start = threading.Barrier(20)
-    refusals: list[rate_limits.Refusal | None] = []
-
-    def attempt() -> None:
-        start.wait()
-        refusals.append(rate_limits.hit("sign_in_perip", rate_limits.address_key("ten_x", "203.0.113.70")))
-
-    threads = [threading.Thread(target=attempt) for _ in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sum(refusal is None for refusal in refusals) == 5
-    assert {refusal.limit for refusal in refusals if refusal is not None} == {5}
+# Parallel attempts against one counter: tests/rules/test_shared_rate_limits.py (threads on PostgreSQL,
+# a SQLite file and Redis, and several gunicorn workers).
 
 
 def test_the_page_and_the_api_key_an_email_alike() -> None:

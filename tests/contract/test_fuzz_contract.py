@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.cache import cache
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
@@ -34,7 +33,7 @@ from schemathesis.specs.openapi.checks import (
 from sessions_app.device import describe_device
 from sessions_app.models import Session
 from sessions_app.services import start_session
-from tests.conftest import DESKTOP_CHROME, TenantKeys
+from tests.conftest import DESKTOP_CHROME, TenantKeys, reset_rate_limits
 from tests.factories import UserFactory
 
 EXAMPLES = int(os.environ.get("HJ_FUZZ_EXAMPLES", "8"))
@@ -173,7 +172,7 @@ def _fuzz(operation: Any, mode: Any, credentials: Credentials, path: str, creden
               suppress_health_check=list(HealthCheck))
     @given(case=_strategy(operation, mode, credentials, path))
     def run(case: Any) -> None:
-        cache.clear()  # rate limits would otherwise stop the fuzzer before it reaches the views
+        reset_rate_limits()  # rate limits would otherwise stop the fuzzer before it reaches the views
         headers = dict(case.headers or {})
         headers.pop("Authorization", None)
         headers.pop("X-Tenant-ID", None)

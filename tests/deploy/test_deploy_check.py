@@ -32,6 +32,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "HJ_PUBLIC_URL": "https://sessions.example.com",
         "HJ_BEHIND_TLS_PROXY": "true",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
     })
     env.update(overrides)
     return env
@@ -42,10 +43,60 @@ def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str
                           check=False)
 
 
-def test_check_deploy_reports_nothing(tmp_path: Path) -> None:
-    result = run(["manage.py", "check", "--deploy", "--fail-level", "DEBUG"], production_env(tmp_path))
+def test_check_deploy_reports_nothing(tmp_path: Path, collected_static: str) -> None:
+    """The README's production recipe: migrate, collectstatic, then the check (database cache)."""
+    env = production_env(tmp_path, DJANGO_STATIC_ROOT=collected_static)
+    assert run(["manage.py", "migrate", "-v0"], env).returncode == 0
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "DEBUG"], env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_check_deploy_warns_about_a_per_process_cache(tmp_path: Path, collected_static: str) -> None:
+    env = production_env(tmp_path, DJANGO_SETTINGS_MODULE="tests.production_locmem_settings",
+                         DJANGO_STATIC_ROOT=collected_static)
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "hj.W001" in output and "LocMemCache" in output
+    assert output.count("(hj.") == 1  # nothing else: static files are collected
+
+
+def test_check_deploy_says_that_collectstatic_has_not_run(tmp_path: Path) -> None:
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env(tmp_path))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "hj.W002" in output and "collectstatic" in output
+    assert "hj.W001" not in output  # the default cache (the database's) is shared
+
+
+UNCOLLECTED_PROBE = textwrap.dedent("""
+    import json
+    import django
+    django.setup()
+    from django.core.management import call_command
+    call_command("migrate", verbosity=0)
+    from django.test import Client
+    from tenants_app.services import create_tenant
+    create_tenant(name="Acme", slug="acme")
+    client = Client(HTTP_HOST="sessions.example.com", HTTP_X_FORWARDED_PROTO="https", raise_request_exception=False)
+    answers = {}
+    for path in ["/nope", "/t/acme/sign-in", "/t/nobody/sign-in", "/admin/login/", "/v1/nope"]:
+        r = client.get(path)
+        answers[path] = {"status": r.status_code, "body": r.content.decode()}
+    print(json.dumps(answers))
+""")
+
+
+def test_without_collectstatic_pages_still_answer(tmp_path: Path) -> None:
+    """Production before collectstatic: every page and the 404 page render, unhashed static URLs."""
+    result = run(["-c", UNCOLLECTED_PROBE], production_env(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    answers = json.loads(result.stdout.strip().splitlines()[-1])
+    assert {path: answer["status"] for path, answer in answers.items()} == {
+        "/nope": 404, "/t/acme/sign-in": 200, "/t/nobody/sign-in": 404, "/admin/login/": 200, "/v1/nope": 404}
+    assert 'href="/static/web/site.css"' in answers["/t/acme/sign-in"]["body"]
+    assert "static file web/site.css is not collected" in result.stderr  # logged, so operators see why
 
 
 def test_check_deploy_does_catch_a_debug_deployment(tmp_path: Path) -> None:

@@ -74,7 +74,8 @@ def test_production_defaults() -> None:
     assert values["CSRF_COOKIE_NAME"] == "__Host-csrftoken"
     assert values["SECURE_SSL_REDIRECT"] is True
     assert values["SECURE_HSTS_SECONDS"] == 31536000
-    assert values["CACHE"] == "django.core.cache.backends.locmem.LocMemCache"
+    # Shared by every process (issue 12): the database's cache table, created by `migrate`.
+    assert values["CACHE"] == "django.core.cache.backends.db.DatabaseCache"
 
 
 def test_debug_runs_without_a_secret_and_relaxes_transport_security() -> None:
@@ -117,8 +118,10 @@ def test_manage_check_is_clean(env: dict[str, str]) -> None:
     assert "System check identified no issues" in result.stdout
 
 
-def test_deploy_check_reports_nothing_in_production() -> None:
-    env = {"DJANGO_SECRET_KEY": "k3y-" + "a1B2c3D4e5" * 6, "ALLOWED_HOSTS": "sessions.example.com"}
+def test_deploy_check_reports_nothing_in_production(collected_static: str) -> None:
+    # After collectstatic, as the README's recipe runs it.
+    env = {"DJANGO_SECRET_KEY": "k3y-" + "a1B2c3D4e5" * 6, "ALLOWED_HOSTS": "sessions.example.com",
+           "DJANGO_STATIC_ROOT": collected_static}
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
