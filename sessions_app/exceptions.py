@@ -42,3 +42,8 @@ class RefreshTokenExpired(DomainError):
 class RefreshTokenReused(DomainError):
     code = "refresh_token_reused"
     message = "This refresh token was already used; the session has been revoked."
+
+
+class SigningKeyNotFound(DomainError):
+    code = "signing_key_not_found"
+    message = "No unretired signing key has this id."

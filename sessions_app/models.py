@@ -177,12 +177,17 @@ class RefreshToken(models.Model):
 
 
 class SigningKey(models.Model):
-    """An Ed25519 key pair for access tokens. The newest unretired key signs; every unretired key verifies."""
+    """An Ed25519 key pair for access tokens.
+
+    Every unretired key is published and verifies; the newest unretired key whose `activates_at` has
+    passed signs. A rotated-in key is published ahead of signing (docs/api.md §11).
+    """
 
     id = models.CharField(primary_key=True, max_length=ID_LENGTH, default=new_signing_key_id, editable=False)
     private_key_pem = models.TextField(editable=False)
     public_key_pem = models.TextField(editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    activates_at = models.DateTimeField(help_text="From then on (if it is the newest) this key signs.")
     retired_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

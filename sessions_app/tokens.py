@@ -22,6 +22,8 @@ from sessions_app.models import Session, SigningKey
 from tenants_app.ids import is_valid_id
 
 ALGORITHM = "EdDSA"
+# How long verifiers and HTTP caches may keep the JWK Set (its Cache-Control max-age, seconds).
+JWKS_MAX_AGE = 300
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "session_id", "tenant_id", "iat", "exp", "jti")
 
 
@@ -129,9 +131,9 @@ def decode_access_token(token: str, *, tenant_id: str | None = None) -> dict[str
 
 
 def public_jwks() -> dict[str, Any]:
-    """Every unretired public key as a JWK Set (RFC 7517), newest first."""
+    """Every unretired public key as a JWK Set (RFC 7517), newest first: keys not signing yet included."""
     keys = []
-    for row in SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at"):
+    for row in SigningKey.objects.filter(retired_at__isnull=True).order_by("-activates_at", "-created_at"):
         public_key = serialization.load_pem_public_key(row.public_key_pem.encode())
         jwk = json.loads(OKPAlgorithm.to_jwk(public_key))
         keys.append({**jwk, "kid": row.id, "alg": ALGORITHM, "use": "sig"})

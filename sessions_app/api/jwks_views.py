@@ -7,7 +7,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from sessions_app.api.serializers import JwkSetOut
-from sessions_app.tokens import public_jwks
+from sessions_app.tokens import JWKS_MAX_AGE, public_jwks
 
 
 class JwksView(APIView):
@@ -20,6 +20,7 @@ class JwksView(APIView):
                                "Cacheable for five minutes. No credential.")
     def get(self, request: Request) -> Response:
         response = Response(public_jwks())
-        # Verifiers may cache the set briefly; a new key appears long before it signs anything they see.
-        response["Cache-Control"] = "public, max-age=300"
+        # Verifiers may cache the set briefly; a new key appears long before it signs anything they see
+        # (services.signing_keys.PUBLICATION_LEAD).
+        response["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
         return response

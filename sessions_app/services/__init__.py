@@ -18,12 +18,18 @@ from sessions_app.services.retention import PurgeResult, purge_sessions, purgeab
 from sessions_app.services.revocation import revoke_session, revoke_sessions, revoke_user_sessions
 from sessions_app.services.session_use import SessionInUse, use_session
 from sessions_app.services.sign_in import SignedIn, authenticate, sign_in, sign_up, start_session
-from sessions_app.services.signing_keys import active_signing_key, issue_access_token, rotate_signing_key
+from sessions_app.services.signing_keys import (
+    PUBLICATION_LEAD,
+    active_signing_key,
+    issue_access_token,
+    rotate_signing_key,
+    withdraw_signing_key,
+)
 
 __all__ = [
-    "SYSTEM", "Actor", "IssuedSession", "PurgeResult", "SessionInUse", "SignedIn", "active_signing_key",
-    "authenticate", "canonical_email", "change_password", "create_user", "issue_access_token",
+    "PUBLICATION_LEAD", "SYSTEM", "Actor", "IssuedSession", "PurgeResult", "SessionInUse", "SignedIn",
+    "active_signing_key",    "authenticate", "canonical_email", "change_password", "create_user", "issue_access_token",
     "normalize_email", "purge_sessions", "purgeable_sessions", "refresh_session", "retention_cutoff",
     "revoke_session", "revoke_sessions", "revoke_user_sessions", "rotate_signing_key", "sign_in",
-    "sign_out_with_refresh_token", "sign_up", "start_session", "update_user", "use_session",
+    "sign_out_with_refresh_token", "sign_up", "start_session", "update_user", "use_session", "withdraw_signing_key",
 ]

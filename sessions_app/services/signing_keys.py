@@ -1,4 +1,4 @@
-"""Signing keys: the key that signs access tokens (the first created on demand), and rotation."""
+"""Signing keys: the key that signs access tokens (the first created on demand), rotation and withdrawal."""
 
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -8,12 +8,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import transaction
 from django.utils import timezone
 
+from sessions_app.exceptions import SigningKeyNotFound
 from sessions_app.models import Session, SigningKey
-from sessions_app.tokens import AccessToken, encode_access_token
+from sessions_app.tokens import JWKS_MAX_AGE, AccessToken, encode_access_token
 from tenants_app.models import ACCESS_TOKEN_TTL_RANGE
 
+# A rotated-in key is published this long before it signs: twice the JWK Set's cache lifetime, so that
+# a verifier that cached the set (for up to max-age) behind an HTTP cache that did too has it by then.
+PUBLICATION_LEAD = timedelta(seconds=2 * JWKS_MAX_AGE)
 
-def _create_signing_key() -> SigningKey:
+
+def _create_signing_key(*, activates_at: datetime) -> SigningKey:
     private_key = Ed25519PrivateKey.generate()
     return SigningKey.objects.create(
         private_key_pem=private_key.private_bytes(
@@ -22,35 +27,59 @@ def _create_signing_key() -> SigningKey:
         public_key_pem=private_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         ).decode(),
+        activates_at=activates_at,
     )
 
 
-def active_signing_key() -> SigningKey:
-    """The newest unretired key; the first one is created on demand."""
-    key = SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at").first()
-    return key or _create_signing_key()
+def active_signing_key(*, now: datetime | None = None) -> SigningKey:
+    """The newest unretired key whose activation has come; one is created on demand when none has.
+
+    A key created on demand signs at once: no key signs (the installation is new, or the signing
+    key was withdrawn), so there is no token a caching verifier could be holding a stale set for.
+    """
+    now = now or timezone.now()
+    key = (SigningKey.objects.filter(retired_at__isnull=True, activates_at__lte=now)
+           .order_by("-activates_at", "-created_at").first())
+    return key or _create_signing_key(activates_at=now)
 
 
 def issue_access_token(*, session: Session, ttl_seconds: int, now: datetime) -> AccessToken:
     """An access token for `session`, signed by the active key."""
-    return encode_access_token(session=session, key=active_signing_key(), ttl_seconds=ttl_seconds, now=now)
+    return encode_access_token(session=session, key=active_signing_key(now=now), ttl_seconds=ttl_seconds, now=now)
 
 
 @transaction.atomic
-def rotate_signing_key() -> tuple[SigningKey, list[str]]:
-    """Creates a new signing key and retires keys no unexpired token can still carry.
+def rotate_signing_key(*, now: datetime | None = None) -> tuple[SigningKey, list[str]]:
+    """Publishes a new signing key that signs from PUBLICATION_LEAD on; retires keys no token can carry.
 
-    A key stops signing when a newer key appears; tokens it signed live at most the largest
-    access_token_ttl after that. Keys replaced longer ago than that are retired (dropped from the
-    JWK Set); younger ones keep verifying, so a rotation never breaks a token in flight.
+    The new key is in the JWK Set at once and signs only after the lead, so verifiers that cached the
+    set before the rotation never meet a token signed by a key they do not have (docs/api.md §11). A
+    key stops signing when a newer key activates; tokens it signed live at most the largest
+    access_token_ttl after that. Keys replaced longer ago than that are retired (dropped from the JWK
+    Set); younger ones keep verifying, so a rotation never breaks a token in flight. With no key at
+    all yet, the new key signs at once (nothing can be holding a set without it).
     """
-    now = timezone.now()
+    now = now or timezone.now()
     horizon = now - timedelta(seconds=ACCESS_TOKEN_TTL_RANGE[1])
-    keys = list(SigningKey.objects.filter(retired_at__isnull=True).order_by("-created_at"))
+    keys = list(SigningKey.objects.filter(retired_at__isnull=True).order_by("-activates_at", "-created_at"))
     retired: list[str] = []
-    # keys[i] was replaced when keys[i - 1] was created.
+    # keys[i] was replaced when keys[i - 1] activated.
     for newer, older in pairwise(keys):
-        if newer.created_at <= horizon:
+        if newer.activates_at <= horizon:
             retired.append(older.id)
     SigningKey.objects.filter(pk__in=retired).update(retired_at=now)
-    return _create_signing_key(), retired
+    return _create_signing_key(activates_at=now + PUBLICATION_LEAD if keys else now), retired
+
+
+@transaction.atomic
+def withdraw_signing_key(*, key_id: str, now: datetime | None = None) -> SigningKey | None:
+    """Retires `key_id` at once (it leaked, say): it leaves the JWK Set and its tokens stop verifying.
+
+    Answers the key that signs from now on, if one does (else the next token creates one). Every
+    process re-reads the keys it has cached within tokens.VERIFICATION_KEY_TTL.
+    """
+    now = now or timezone.now()
+    if not SigningKey.objects.filter(pk=key_id, retired_at__isnull=True).update(retired_at=now):
+        raise SigningKeyNotFound(key_id)
+    return (SigningKey.objects.filter(retired_at__isnull=True, activates_at__lte=now)
+            .order_by("-activates_at", "-created_at").first())

@@ -8,6 +8,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from sessions_app.models import SigningKey
+from sessions_app.services import PUBLICATION_LEAD
 from tests.conftest import user_client
 
 pytestmark = pytest.mark.django_db
@@ -23,12 +24,15 @@ def test_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key(ten
     before = sign_in()
     old_kid = kid_of(before["session"]["access_token"])
     call_command("rotate_signing_key")
-    after = sign_in()
-    new_kid = kid_of(after["session"]["access_token"])
-    assert new_kid != old_kid
-    assert user_client(before).get("/v1/auth/me").status_code == 200
-    assert user_client(after).get("/v1/auth/me").status_code == 200
-    kids = {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
+    new_kid = SigningKey.objects.exclude(pk=old_kid).get().pk
+    # Published at once, signing only after the publication lead (tests/rules/test_key_publication.py).
+    assert kid_of(sign_in()["session"]["access_token"]) == old_kid
+    with time_machine.travel(timezone.now() + PUBLICATION_LEAD, tick=False):
+        after = sign_in()
+        assert kid_of(after["session"]["access_token"]) == new_kid
+        assert user_client(before).get("/v1/auth/me").status_code == 200
+        assert user_client(after).get("/v1/auth/me").status_code == 200
+        kids = {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
     assert kids == {old_kid, new_kid}
 
 
@@ -37,7 +41,8 @@ def test_keys_replaced_longer_ago_than_the_longest_token_life_are_retired(tenant
     first = SigningKey.objects.get()
     call_command("rotate_signing_key")
     second = SigningKey.objects.exclude(pk=first.pk).get()
-    with time_machine.travel(timezone.now() + timedelta(days=1, seconds=10), tick=False):
+    # The first key is replaced when the second activates, a publication lead after the rotation.
+    with time_machine.travel(timezone.now() + PUBLICATION_LEAD + timedelta(days=1, seconds=10), tick=False):
         call_command("rotate_signing_key")
         kids = {key["kid"] for key in client.get("/.well-known/jwks.json").json()["keys"]}
     first.refresh_from_db()
