@@ -156,12 +156,24 @@ class Session(models.Model):
         return self.browser or self.os or "Unknown device"
 
 
+class CredentialKind(models.TextChoices):
+    """Which face a session credential belongs to: an API client's refresh token, or a page's cookie."""
+
+    API = "api"
+    PAGE = "page"
+
+
 class RefreshToken(models.Model):
-    """One issued refresh token. Rotation retires it; presenting a retired one is reuse (theft)."""
+    """One issued refresh token. Rotation retires it; presenting a retired one is reuse (theft).
+
+    A `page` credential is the sessions page's cookie: only the page accepts it, and the API treats
+    one presented to it as stolen (docs/api.md §12, "The page's credential").
+    """
 
     # Indexed once, by refresh_token_session below (the foreign key's own index would be a duplicate).
     session = models.ForeignKey(Session, on_delete=models.CASCADE, related_name="refresh_tokens", db_index=False)
     token_hash = models.CharField(max_length=64, unique=True)
+    kind = models.CharField(max_length=8, choices=CredentialKind.choices, default=CredentialKind.API)
     created_at = models.DateTimeField()
     expires_at = models.DateTimeField()
     retired_at = models.DateTimeField(null=True, blank=True)

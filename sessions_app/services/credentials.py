@@ -3,13 +3,14 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sessions_app.models import RefreshToken, Session
+from sessions_app.models import CredentialKind, RefreshToken, Session
 from sessions_app.services.signing_keys import issue_access_token
 from sessions_app.tokens import AccessToken
 from tenants_app import secrets
 from tenants_app.selectors import config_of
 
 REFRESH_TOKEN_PREFIX = "rft_"  # noqa: S105 (a token prefix, not a password)
+PAGE_TOKEN_PREFIX = "pgt_"  # noqa: S105 (the page cookie's prefix)
 
 
 @dataclass(frozen=True)
@@ -22,11 +23,14 @@ class IssuedSession:
     refresh_token_expires_at: datetime
 
 
-def issue_refresh_token(*, session: Session, now: datetime) -> tuple[RefreshToken, str]:
-    """A new refresh-token record of `session` and its plaintext (stored only as a digest)."""
-    plaintext = secrets.generate(REFRESH_TOKEN_PREFIX)
+def issue_refresh_token(*, session: Session, now: datetime,
+                        kind: CredentialKind = CredentialKind.API) -> tuple[RefreshToken, str]:
+    """A new refresh-token record of `session` (an API one, or the page's cookie) and its plaintext
+    (stored only as a digest)."""
+    plaintext = secrets.generate(PAGE_TOKEN_PREFIX if kind == CredentialKind.PAGE else REFRESH_TOKEN_PREFIX)
     record = RefreshToken.objects.create(
-        session=session, token_hash=secrets.digest(plaintext), created_at=now, expires_at=session.expires_at
+        session=session, token_hash=secrets.digest(plaintext), kind=kind, created_at=now,
+        expires_at=session.expires_at,
     )
     return record, plaintext
 

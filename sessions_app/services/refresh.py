@@ -6,7 +6,7 @@ from django.utils import timezone
 from sessions_app import audit
 from sessions_app.actors import SYSTEM, Actor
 from sessions_app.exceptions import RefreshTokenExpired, RefreshTokenInvalid, RefreshTokenReused, SessionRevoked
-from sessions_app.models import RefreshToken, RevocationReason, Session
+from sessions_app.models import CredentialKind, RefreshToken, RevocationReason, Session
 from sessions_app.selectors import refresh_token_for
 from sessions_app.services.credentials import IssuedSession, issue_refresh_token, issued
 from sessions_app.services.revocation import revoke_session
@@ -25,7 +25,9 @@ def refresh_session(*, tenant: Tenant, refresh_token: str) -> IssuedSession:
     if record is None:
         raise RefreshTokenInvalid()
     session = record.session
-    if record.retired_at is not None:
+    # The page's cookie never leaves the browser that holds it (HttpOnly): presented here, it was
+    # copied, and the session is revoked as for a reused token (docs/api.md §12, "The page's credential").
+    if record.retired_at is not None or record.kind != CredentialKind.API:
         _handle_reuse(session)
     if session.revoked_at is not None:
         raise SessionRevoked()
@@ -60,7 +62,7 @@ def _handle_reuse(session: Session) -> None:
 def sign_out_with_refresh_token(*, tenant: Tenant, refresh_token: str) -> None:
     """Sign-out by refresh token: works whether or not the access token has expired (it signs out)."""
     record = refresh_token_for(tenant=tenant, token=refresh_token)
-    if record is None or record.retired_at is not None:
+    if record is None or record.retired_at is not None or record.kind != CredentialKind.API:
         raise RefreshTokenInvalid()
     session = record.session
     revoke_session(session=session, actor=Actor.for_user(session.user_id), current=session)

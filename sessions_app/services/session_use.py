@@ -13,9 +13,12 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from sessions_app import audit
+from sessions_app.actors import SYSTEM
 from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionRevoked
-from sessions_app.models import Session, SessionStatus
+from sessions_app.models import CredentialKind, RevocationReason, Session, SessionStatus
 from sessions_app.selectors import refresh_token_for, session_for_access_check, session_status
+from sessions_app.services.revocation import revoke_session
 from sessions_app.tokens import InvalidAccessToken, decode_access_token
 from tenants_app.models import Tenant, User
 
@@ -73,8 +76,16 @@ def _session_for_page_token(token: str | None, tenant: Tenant | None) -> Session
         raise ValueError("use_session needs an access token, or a page token and its tenant")
     # A cookie of another tenant (one browser, two tenants' pages) finds nothing here, by design.
     record = refresh_token_for(tenant=tenant, token=token)
-    if record is None or record.retired_at is not None or record.session.tenant.status != Tenant.Status.ACTIVE:
+    if record is None or record.session.tenant.status != Tenant.Status.ACTIVE:
         raise RefreshTokenInvalid()
+    if record.retired_at is not None:
+        # A retired credential in a cookie: a copy of it was used after it was replaced, or it is the
+        # copy. Either way the session is stolen and ends, for every holder (docs/api.md §12).
+        revoke_session(session=record.session, reason=RevocationReason.REFRESH_TOKEN_REUSED, actor=SYSTEM)
+        audit.refresh_token_reused(tenant_id=tenant.id, session_id=record.session_id)
+        raise SessionRevoked(session=Session.objects.get(pk=record.session_id))
+    if record.kind != CredentialKind.PAGE:
+        raise RefreshTokenInvalid()  # an API client's refresh token opens no page
     return record.session
 
 

@@ -12,7 +12,7 @@ from django.utils.crypto import constant_time_compare
 from sessions_app import audit
 from sessions_app.actors import SYSTEM
 from sessions_app.device import DeviceInfo
-from sessions_app.models import RevocationReason, Session, active_q
+from sessions_app.models import CredentialKind, RevocationReason, Session, active_q
 from sessions_app.services.accounts import canonical_email, create_user
 from sessions_app.services.credentials import IssuedSession, issue_refresh_token, issued
 from sessions_app.services.revocation import revoke_sessions
@@ -49,7 +49,7 @@ def authenticate(*, tenant: Tenant, email: str, password: str, ip_address: str |
     return user
 
 
-def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
+def start_session(*, user: User, device: DeviceInfo, kind: CredentialKind = CredentialKind.API) -> IssuedSession:
     """A new, independent session of `user` on a device, within the tenant's session limit.
 
     `user` is the row the credentials were checked against. Its row is locked first, so parallel
@@ -59,7 +59,8 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
     the check (they take the same lock) supersedes it, and nothing is created (docs/api.md §12,
     "Password changes and disabling"). The clock is read after the lock, so a sign-in that waited is
     the newest, never the oldest, and the limit evicts others, never the session it creates
-    (docs/api.md §12, "Session limit").
+    (docs/api.md §12, "Session limit"). `kind` is the credential's: an API refresh token, or the
+    sessions page's cookie.
     """
     config = config_of(user.tenant)
     with transaction.atomic():
@@ -93,7 +94,7 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
                 .values_list("pk", flat=True)[keep:]
             )
             revoke_sessions(session_ids=excess, reason=RevocationReason.SESSION_LIMIT, actor=SYSTEM, now=now)
-        refresh = issue_refresh_token(session=session, now=now)
+        refresh = issue_refresh_token(session=session, now=now, kind=kind)
     user.last_sign_in_at = now
     session.tenant = user.tenant
     audit.sign_in_succeeded(tenant_id=user.tenant_id, user_id=user.id, session_id=session.id,
@@ -101,10 +102,11 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
     return issued(session=session, refresh=refresh, now=now)
 
 
-def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo) -> SignedIn:
+def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo,
+            kind: CredentialKind = CredentialKind.API) -> SignedIn:
     user = authenticate(tenant=tenant, email=email, password=password, ip_address=device.ip_address)
     user.tenant = tenant
-    return SignedIn(user=user, issued=start_session(user=user, device=device))
+    return SignedIn(user=user, issued=start_session(user=user, device=device, kind=kind))
 
 
 def sign_up(*, tenant: Tenant, email: str, password: str, name: str, device: DeviceInfo) -> SignedIn:

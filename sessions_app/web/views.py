@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from sessions_app import services
 from sessions_app.device import device_from_request
-from sessions_app.models import Session
+from sessions_app.models import CredentialKind, Session
 from sessions_app.selectors import active_sessions_for, session_of_user
 from sessions_app.web.cookie import store_token
 from sessions_app.web.forms import SignInForm
@@ -76,7 +76,7 @@ def sign_in(request: HttpRequest, slug: str) -> HttpResponse:
         return response
     try:
         signed_in = services.sign_in(tenant=tenant, email=email, password=password,
-                                     device=device_from_request(request))
+                                     device=device_from_request(request), kind=CredentialKind.PAGE)
     except (InvalidCredentials, AccountDisabled):
         return _sign_in_page(request, tenant, form, next_url, error=SIGN_IN_FAILED, status=400)
     # One page session per browser and tenant: the one this browser held ends (it signs out), and

@@ -12,7 +12,7 @@ from django.utils import timezone
 from sessions_app import services
 from sessions_app.actors import SYSTEM, Actor
 from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionNotFound, SessionRevoked
-from sessions_app.models import RevocationReason, Session, SessionStatus, idle_cutoff, status_q
+from sessions_app.models import CredentialKind, RevocationReason, Session, SessionStatus, idle_cutoff, status_q
 from sessions_app.selectors import session_status, status_q_across_tenants
 from sessions_app.services.credentials import issue_refresh_token
 from tenants_app.models import TenantConfig
@@ -99,7 +99,7 @@ def test_actor_labels_and_records() -> None:
 
 def test_using_a_session_by_page_token() -> None:
     session = SessionFactory(last_active_at=timezone.now() - timedelta(hours=1))
-    _, token = issue_refresh_token(session=session, now=timezone.now())
+    _, token = issue_refresh_token(session=session, now=timezone.now(), kind=CredentialKind.PAGE)
     used = services.use_session(page_token=token, tenant=session.tenant)
     assert used.session.pk == session.pk
     assert Session.objects.get(pk=session.pk).last_active_at == used.now  # activity recorded
@@ -114,7 +114,7 @@ def test_using_a_session_by_page_token() -> None:
 def test_asking_about_a_session_records_no_activity() -> None:
     stale = timezone.now() - timedelta(hours=1)
     session = SessionFactory(last_active_at=stale)
-    _, token = issue_refresh_token(session=session, now=timezone.now())
+    _, token = issue_refresh_token(session=session, now=timezone.now(), kind=CredentialKind.PAGE)
     services.use_session(page_token=token, tenant=session.tenant, record_activity=False)
     assert Session.objects.get(pk=session.pk).last_active_at == stale
     session.user.status = "disabled"

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from sessions_app import services
+from sessions_app.exceptions import RefreshTokenReused
 from sessions_app.models import DeviceType, RevocationReason, Session
 from tenants_app.models import TenantConfig, User
 from tests.conftest import IPHONE_SAFARI
@@ -227,11 +228,12 @@ def test_the_tenants_root_leads_to_the_sessions_page(tenant: Any) -> None:
     assert browser().get("/t/nope/").status_code == 404
 
 
-def test_a_cookie_whose_token_was_rotated_elsewhere_opens_nothing(user: User) -> None:
+def test_a_cookie_presented_to_the_api_ends_the_session(user: User) -> None:
     client = signed_in()
     session = session_of(client)
-    services.refresh_session(tenant=user.tenant, refresh_token=client.cookies[COOKIE].value)
+    with pytest.raises(RefreshTokenReused):  # the page's credential is no API refresh token: theft
+        services.refresh_session(tenant=user.tenant, refresh_token=client.cookies[COOKIE].value)
     response = client.get("/t/acme/sessions")
     assert response.status_code == 302 and response["Location"].startswith("/t/acme/sign-in")
     session.refresh_from_db()
-    assert session.revoked_at is None  # the page does not judge reuse; the API's refresh does
+    assert session.revoked_reason == "refresh_token_reused"  # tests/web/test_page_credential.py

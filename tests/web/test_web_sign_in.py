@@ -59,8 +59,8 @@ def test_sign_in_creates_a_session_of_this_browser_and_stores_its_token_in_the_c
     assert (session.device_type, session.browser, session.os) == (DeviceType.MOBILE, "Mobile Safari 17", "iOS 17.1")
     assert (session.ip_address, session.country, session.revoked_at) == ("81.2.69.142", "GB", None)
     cookie = response.cookies[COOKIE]
-    assert cookie.value.startswith("rft_")
-    # Stored only hashed, as an unretired refresh token of exactly this session.
+    assert cookie.value.startswith("pgt_")
+    # Stored only hashed, as an unretired page credential of exactly this session (never an API one).
     token = RefreshToken.objects.get(session=session)
     assert token.token_hash == secrets.digest(cookie.value) and token.retired_at is None
     assert not RefreshToken.objects.filter(token_hash=cookie.value).exists()
