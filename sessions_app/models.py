@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from sessions_app.event_model import ActorType, Event, EventType  # noqa: F401  (the event log's models)
 from tenants_app.ids import ID_LENGTH, new_id
 from tenants_app.models import Tenant, User
 
