@@ -1,11 +1,19 @@
 """The audit trail: one structured log line per security event.
 
-Lines carry ids, reasons and actors, never a token, a key or a password.
+Lines carry ids, reasons and actors, never a token, a key or a password. The lines of changes
+(session.created, session.revoked, user.*) are written from the event log, once the transaction that
+wrote the events has committed: a change that rolled back leaves no line.
 """
+
+from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sessions_app.event_model import Event
 
 logger = logging.getLogger("hellojohn.audit")
 
@@ -30,10 +38,16 @@ def refresh_token_reused(*, tenant_id: str, session_id: str) -> None:
                                                  "session_id": session_id})
 
 
-def sessions_revoked(*, tenant_id: str | None, session_ids: Sequence[str], reason: str, actor: str) -> None:
-    for session_id in session_ids:
-        logger.info("session.revoked", extra={"event": "session.revoked", "tenant_id": tenant_id,
-                                             "session_id": session_id, "reason": reason, "actor": actor})
+def events_committed(*, events: Sequence[Event]) -> None:
+    """One line per committed event: its type, ids and actor ("api_key:key_…", "system"), and the
+    reason of a revocation. Called by transaction.on_commit (sessions_app/events.py)."""
+    for event in events:
+        actor = event.actor_type if event.actor_id is None else f"{event.actor_type}:{event.actor_id}"
+        extra = {"event": event.type, "event_id": event.public_id, "tenant_id": event.tenant_id,
+                 "user_id": event.user_id, "session_id": event.session_id, "actor": actor}
+        if "reason" in event.data:
+            extra["reason"] = event.data["reason"]
+        logger.info(event.type, extra=extra)
 
 
 def sessions_purged(*, sessions: int, refresh_tokens: int, cutoff: datetime) -> None:

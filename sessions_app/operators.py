@@ -19,7 +19,7 @@ REVOKE_KEYS = "tenants_app.change_apikey"
 
 def operator_actor(request: HttpRequest) -> Actor:
     """The audit trail's actor for the signed-in operator; `revoked_by` points at the operator."""
-    return Actor(f"operator:{request.user.get_username()}", operator=request.user)
+    return Actor("operator", request.user.get_username(), operator=request.user)
 
 
 def may(request: HttpRequest, permission: str) -> bool:

@@ -17,8 +17,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sessions_app import audit
+from sessions_app import audit, events
+from sessions_app.actor import SYSTEM, Actor, user_actor
 from sessions_app.device import DeviceInfo
+from sessions_app.event_model import EventType
 from sessions_app.exceptions import (
     RefreshTokenExpired,
     RefreshTokenInvalid,
@@ -28,7 +30,7 @@ from sessions_app.exceptions import (
 )
 from sessions_app.models import RefreshToken, RevocationReason, Session, SessionStatus
 from sessions_app.selectors import active_q, idle_timeout_of, session_for_refresh_token
-from sessions_app.sql import update_returning
+from sessions_app.sql import update_returning_instances
 from sessions_app.tokens import AccessToken, issue_access_token
 from tenants_app import secrets
 from tenants_app.exceptions import (
@@ -44,15 +46,7 @@ from tenants_app.selectors import config_of
 REFRESH_TOKEN_PREFIX = "rft_"
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who ends a session, for the audit trail; `operator` is set for Django admin staff."""
-
-    label: str
-    operator: object | None = None
-
-
-SYSTEM = Actor("system")
+__all__ = ["SYSTEM", "Actor"]  # the faces name actors as services.Actor, services.SYSTEM
 
 
 @dataclass(frozen=True)
@@ -78,21 +72,19 @@ def revoke_sessions(*, sessions: QuerySet[Session], reason: RevocationReason, ac
                     now: datetime | None = None) -> list[str]:
     """Revokes every still-unrevoked session in `sessions`, in one UPDATE; answers their ids.
 
-    Revoking a revoked session changes nothing. The statement is atomic on its own, so a caller's
-    transaction (the session limit's, say) takes it along, and racing calls never revoke or count
-    the same session twice.
+    Revoking a revoked session changes nothing. Racing calls never revoke or count the same session
+    twice. Each revoked session gets its session.revoked event in the same transaction, all in one
+    INSERT (docs/api.md, "Events").
     """
-    rows = update_returning(
-        sessions.filter(revoked_at__isnull=True),
-        {"revoked_at": now or timezone.now(), "revoked_reason": reason, "revoked_by": actor.operator},
-        returning=("id", "tenant"),
-    )
-    for tenant_id in {tenant_id for _, tenant_id in rows}:
-        audit.sessions_revoked(
-            tenant_id=tenant_id, session_ids=[sid for sid, tid in rows if tid == tenant_id],
-            reason=reason, actor=actor.label,
+    now = now or timezone.now()
+    # No savepoint: the revocation and its events stand or fall with the caller's transaction.
+    with transaction.atomic(savepoint=False):
+        revoked = update_returning_instances(
+            sessions.filter(revoked_at__isnull=True),
+            {"revoked_at": now, "revoked_reason": reason, "revoked_by": actor.operator},
         )
-    return [session_id for session_id, _ in rows]
+        events.record_many(events.sessions_revoked(sessions=revoked, reason=reason, actor=actor, now=now))
+    return [session.id for session in revoked]
 
 
 def revoke_user_sessions(*, user: User, reason: RevocationReason, actor: Actor,
@@ -129,13 +121,18 @@ def _validated_password_hash(password: str, *, user: User, field: str = "passwor
     return make_password(password)
 
 
-def create_user(*, tenant: Tenant, email: str, password: str | None, name: str = "") -> User:
-    """A user of `tenant`. Without a password the user exists but cannot sign in until one is set."""
+def create_user(*, tenant: Tenant, email: str, password: str | None, name: str = "",
+                actor: Actor | None = SYSTEM) -> User:
+    """A user of `tenant`. Without a password the user exists but cannot sign in until one is set.
+
+    `actor` None: the new user, signing up."""
     user = User(tenant=tenant, email=normalize_email(email), name=name)
+    actor = actor or user_actor(user.id)
     user.password = _validated_password_hash(password, user=user) if password else make_password(None)
     try:
         with transaction.atomic():
             user.save()
+            events.record(events.user_changed(type=EventType.USER_CREATED, user=user, actor=actor, now=user.created_at))
     except IntegrityError as exc:
         raise EmailAlreadyExists() from exc
     return user
@@ -145,6 +142,7 @@ def update_user(*, user: User, actor: Actor, name: str | None = None, status: st
                 password: str | None = None) -> User:
     """Disabling a user or setting a new password signs the user out everywhere."""
     fields: list[str] = []
+    updated = (name is not None and name != user.name) or (status is not None and status != user.status)
     if name is not None:
         user.name = name
         fields.append("name")
@@ -158,11 +156,20 @@ def update_user(*, user: User, actor: Actor, name: str | None = None, status: st
     with transaction.atomic():
         if fields:
             user.save(update_fields=fields)
+        events.record(*_user_events(user=user, actor=actor, disabled=newly_disabled,
+                                    updated=updated and not newly_disabled, password=password is not None))
         if newly_disabled:
             revoke_user_sessions(user=user, reason=RevocationReason.USER_DISABLED, actor=actor)
         elif password is not None:
             revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED, actor=actor)
     return user
+
+
+def _user_events(*, user: User, actor: Actor, updated: bool, disabled: bool, password: bool) -> list:
+    now = timezone.now()
+    changes = [(updated, EventType.USER_UPDATED), (disabled, EventType.USER_DISABLED),
+               (password, EventType.USER_PASSWORD_CHANGED)]
+    return [events.user_changed(type=type_, user=user, actor=actor, now=now) for happened, type_ in changes if happened]
 
 
 def change_password(*, session: Session, current_password: str, new_password: str) -> None:
@@ -173,8 +180,9 @@ def change_password(*, session: Session, current_password: str, new_password: st
     with transaction.atomic():
         user.password = _validated_password_hash(new_password, user=user, field="new_password")
         user.save(update_fields=["password"])
+        events.record(*_user_events(user=user, actor=user_actor(user.id), updated=False, disabled=False, password=True))
         revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED,
-                             actor=Actor(f"user:{user.id}"), keep=session)
+                             actor=user_actor(user.id), keep=session)
 
 
 @lru_cache(maxsize=1)
@@ -234,6 +242,9 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
             user_agent=device.user_agent, ip_address=device.ip_address, country=device.country,
             device_type=device.device_type, browser=device.browser, os=device.os,
         )
+        refresh = _issue_refresh_token(session=session, now=now)
+        session.tenant = user.tenant
+        events.record(events.session_created(session=session, actor=user_actor(user.id), now=now))
         if config.max_sessions_per_user is not None:
             # Newest first; everything past the limit is the oldest and goes.
             excess = (
@@ -243,9 +254,7 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
             )
             revoke_sessions(sessions=Session.objects.filter(pk__in=excess), reason=RevocationReason.SESSION_LIMIT,
                             actor=SYSTEM, now=now)
-        refresh = _issue_refresh_token(session=session, now=now)
     user.last_sign_in_at = now
-    session.tenant = user.tenant
     audit.sign_in_succeeded(tenant_id=user.tenant_id, user_id=user.id, session_id=session.id,
                             ip_address=device.ip_address)
     return _issue(session, refresh, now)
@@ -258,7 +267,7 @@ def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo) ->
 
 
 def sign_up(*, tenant: Tenant, email: str, password: str, name: str, device: DeviceInfo) -> SignedIn:
-    user = create_user(tenant=tenant, email=email, password=password, name=name)
+    user = create_user(tenant=tenant, email=email, password=password, name=name, actor=None)
     user.tenant = tenant
     return SignedIn(user=user, issued=start_session(user=user, device=device))
 
@@ -340,4 +349,4 @@ def sign_out_with_refresh_token(*, tenant: Tenant, refresh_token: str) -> None:
     if session is None:
         raise RefreshTokenInvalid()
     revoke_sessions(sessions=Session.objects.filter(pk=session.pk), reason=RevocationReason.SIGNED_OUT,
-                    actor=Actor(f"user:{session.user_id}"))
+                    actor=user_actor(session.user_id))

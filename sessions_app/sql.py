@@ -9,7 +9,7 @@ clause after waiting for a row lock), and the audit trail names exactly the sess
 from typing import Any
 
 from django.db import connections
-from django.db.models import QuerySet
+from django.db.models import Model, QuerySet
 from django.db.models.sql import UpdateQuery
 
 
@@ -30,3 +30,26 @@ def update_returning(queryset: QuerySet, values: dict[str, Any], returning: tupl
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} RETURNING {columns}", params)
         return [tuple(row) for row in cursor.fetchall()]
+
+
+def update_returning_instances(queryset: QuerySet, values: dict[str, Any]) -> list[Model]:
+    """`update_returning` of every concrete column, as model instances (the database's values converted
+    as QuerySet iteration converts them): the revoked sessions, whole, for their events."""
+    model = queryset.model
+    fields = model._meta.concrete_fields
+    rows = update_returning(queryset, values, returning=tuple(field.name for field in fields))
+    connection = connections[queryset.db]
+    converters = []
+    for field in fields:
+        column = field.get_col(model._meta.db_table)
+        converters.append((column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
+    attnames = [field.attname for field in fields]
+    instances = []
+    for row in rows:
+        converted = []
+        for value, (column, field_converters) in zip(row, converters, strict=True):
+            for convert in field_converters:
+                value = convert(value, column, connection)
+            converted.append(value)
+        instances.append(model.from_db(queryset.db, attnames, converted))
+    return instances

@@ -25,8 +25,13 @@ class Principal:
     is_anonymous = False
 
     @property
-    def actor(self) -> str:
-        """How the audit trail names this caller."""
+    def actor_type(self) -> str:
+        """The `actor.type` of the events this caller causes: api_key (secret key) or user."""
+        return "api_key" if self.api_key is not None else "user"
+
+    @property
+    def actor_id(self) -> str | None:
+        """The `actor.id` of the events this caller causes: the key's or the user's id."""
         if self.api_key is not None:
-            return f"api_key:{self.api_key.id}"
-        return f"user:{self.user.id}" if self.user is not None else "anonymous"
+            return self.api_key.id
+        return self.user.id if self.user is not None else None

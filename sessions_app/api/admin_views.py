@@ -13,7 +13,7 @@ from hellojohn_project.api.pagination import paginate
 from hellojohn_project.api.permissions import SecretKey
 from hellojohn_project.api.principal import Principal
 from sessions_app import services
-from sessions_app.api.auth_views import validated
+from sessions_app.api.auth_views import actor_of, validated
 from sessions_app.api.serializers import ConfigOut, ConfigPatchIn, UserCreateIn, UserOut, UserPageOut, UserPatchIn
 from tenants_app.exceptions import UserNotFound
 from tenants_app.ids import is_valid_id
@@ -43,7 +43,7 @@ class UserViewSet(ViewSet):
     def create(self, request: Request) -> Response:
         data = validated(UserCreateIn, request)
         user = services.create_user(tenant=request.user.tenant, email=data["email"],
-                                    password=data.get("password"), name=data["name"])
+                                    password=data.get("password"), name=data["name"], actor=actor_of(request.user))
         return Response(UserOut(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -74,7 +74,7 @@ class UserViewSet(ViewSet):
         user = self._get(request, id)
         data = validated(UserPatchIn, request)
         principal: Principal = request.user
-        services.update_user(user=user, actor=services.Actor(principal.actor), name=data.get("name"),
+        services.update_user(user=user, actor=actor_of(principal), name=data.get("name"),
                              status=data.get("status"), password=data.get("password"))
         return Response(UserOut(user).data)
 

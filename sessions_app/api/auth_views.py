@@ -32,6 +32,11 @@ from sessions_app.models import RevocationReason, Session
 from sessions_app.selectors import idle_timeout_of
 
 
+def actor_of(principal: Principal) -> services.Actor:
+    """The caller as the actor of the events its call causes (docs/api.md, "Events")."""
+    return services.Actor(principal.actor_type, principal.actor_id)
+
+
 def session_context(principal: Principal) -> dict[str, Any]:
     """Serializer context: the clock and rules that decide `status`, and `current` for end users."""
     context: dict[str, Any] = {
@@ -100,7 +105,7 @@ class SignOutView(APIView):
         principal: Principal = request.user
         if principal.kind == "user":
             services.revoke_sessions(sessions=Session.objects.filter(pk=principal.session.pk),
-                                     reason=RevocationReason.SIGNED_OUT, actor=services.Actor(principal.actor))
+                                     reason=RevocationReason.SIGNED_OUT, actor=actor_of(principal))
         elif "refresh_token" in data:
             services.sign_out_with_refresh_token(tenant=principal.tenant, refresh_token=data["refresh_token"])
         else:

@@ -16,7 +16,7 @@ from hellojohn_project.api.params import bool_param, choice_param, country_param
 from hellojohn_project.api.permissions import AnyOf, SecretKey
 from hellojohn_project.api.principal import Principal
 from sessions_app import services
-from sessions_app.api.auth_views import session_context, validated
+from sessions_app.api.auth_views import actor_of, session_context, validated
 from sessions_app.api.serializers import (
     RevokedCountOut,
     SessionOut,
@@ -110,7 +110,7 @@ class SessionViewSet(ViewSet):
         else:
             reason = RevocationReason.REVOKED_BY_USER
         services.revoke_sessions(sessions=Session.objects.filter(pk=session.pk), reason=reason,
-                                 actor=services.Actor(principal.actor))
+                                 actor=actor_of(principal))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(
@@ -125,7 +125,7 @@ class SessionViewSet(ViewSet):
         user = _scoped_user(request, required_for_admin=True)
         keep = principal.session if principal.kind == "user" and bool_param(request, "except_current") else None
         reason = RevocationReason.REVOKED_BY_ADMIN if principal.kind == "secret" else RevocationReason.REVOKED_BY_USER
-        revoked = services.revoke_user_sessions(user=user, reason=reason, actor=services.Actor(principal.actor),
+        revoked = services.revoke_user_sessions(user=user, reason=reason, actor=actor_of(principal),
                                                 keep=keep)
         return Response({"revoked": len(revoked)})
 

@@ -144,7 +144,7 @@ def _sign_out_here(request: HttpRequest, visitor: Visitor) -> HttpResponse:
 
 
 def _actor(visitor: Visitor) -> services.Actor:
-    return services.Actor(f"user:{visitor.user.id}")
+    return services.Actor("user", visitor.user.id)
 
 
 def _revoke_one(visitor: Visitor, session: Session, reason: RevocationReason) -> bool:
