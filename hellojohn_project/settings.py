@@ -173,6 +173,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.SessionStatus",
         "UserStatusEnum": "tenants_app.models.User.Status",
+        "WebhookStatusEnum": "sessions_app.webhook_models.EndpointStatus",
+        "DeliveryStatusEnum": "sessions_app.webhook_models.DeliveryStatus",
     },
     # The error envelope and X-Tenant-ID on every /v1 operation (hellojohn_project/api/schema.py).
     "POSTPROCESSING_HOOKS": [
@@ -212,11 +214,14 @@ HJ_WEBHOOK_RETRY_SCHEDULE = env.list("HJ_WEBHOOK_RETRY_SCHEDULE", cast=int, defa
 # Networks endpoints may resolve into besides public addresses (development: "127.0.0.0/8"); with it,
 # http:// is accepted for those addresses. Cloud metadata addresses stay refused whatever it says.
 HJ_WEBHOOK_ALLOWED_NETWORKS = env.list("HJ_WEBHOOK_ALLOWED_NETWORKS", default=[])
+# How long a worker holds the deliveries it took; after that another worker takes them again (a worker
+# that died mid-delivery). Keep it above the 30 s attempt timeout, or a slow attempt may be sent twice.
+HJ_WEBHOOK_LEASE_SECONDS = env.int("HJ_WEBHOOK_LEASE_SECONDS", default=60)
 # The background worker's queue: `manage.py db_worker` (django-tasks' database backend) runs it.
 TASKS = {
     "default": {
         "BACKEND": "django_tasks_db.DatabaseBackend",
-        "QUEUES": ["default", "webhooks"],
+        "QUEUES": ["default"],
     },
 }
 

@@ -19,7 +19,7 @@ from hellojohn_project.api.errors import InvalidParameter
 from hellojohn_project.api.params import int_param
 
 CURSOR_PREFIX = "cur_"
-_ROW_ID = re.compile(r"[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}")
+_ROW_ID = re.compile(r"[a-z]{2,3}_[0-9A-HJKMNP-TV-Z]{26}")  # wh_ ids have a two-letter prefix
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 

@@ -61,6 +61,7 @@ _ACCOUNT_WRITES = {
     "409": "The email is already registered.",
     "422": "Invalid email or password too weak.",
 }
+_WEBHOOK_URL_WRITES = {("/v1/webhooks", "post"), ("/v1/webhooks/{id}", "patch")}
 _ACCOUNT_WRITE_OPERATIONS = {("/v1/auth/sign-up", "post"), ("/v1/users", "post"), ("/v1/users/{id}", "patch"),
                              ("/v1/auth/password", "post")}
 
@@ -93,6 +94,8 @@ def _error_responses(path: str, method: str, operation: dict[str, Any]) -> dict[
         statuses.update(_RATE_LIMITED)
     if (path, method) in _ACCOUNT_WRITE_OPERATIONS:
         statuses.update(_ACCOUNT_WRITES)
+    if (path, method) in _WEBHOOK_URL_WRITES:
+        statuses["422"] = "invalid_webhook_url: not https://, or resolves to an address that is not public."
     statuses["default"] = "Any other error (405, or 500 internal_error), in the same envelope."
     return statuses
 

@@ -1,0 +1,110 @@
+"""One HTTP POST of a delivery, to an address the outbound check approved (docs/api.md, "Delivery").
+
+urllib3 connects to the approved IP address while the Host header, TLS SNI and the certificate check
+use the URL's host name. No redirect is followed (a 3xx is a failed attempt), nothing is retried here
+(the schedule does that), and the whole attempt is cut at HJ_WEBHOOK_TIMEOUT seconds.
+"""
+
+import time
+from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
+
+import urllib3
+from django.utils import timezone
+
+from sessions_app.webhooks.outbound import Target
+
+TIMEOUT_SECONDS = 30.0
+EXCERPT_CHARS = 1024  # of the response body, kept with the attempt
+_READ_LIMIT = 64 * 1024  # bytes read of a response at most; the rest is never downloaded
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response_status: int | None
+    duration_ms: int
+    error: str | None  # an error class: "timeout", "connection_error", "tls_error", "http_<status>", ...
+    excerpt: str
+    retry_after: float | None  # seconds, from Retry-After on 429 and 503
+
+    @property
+    def succeeded(self) -> bool:
+        return self.response_status is not None and 200 <= self.response_status < 300
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - timezone.now()).total_seconds())
+
+
+def _pool(target: Target, address: str, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
+    if target.scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address, target.port, timeout=timeout, retries=False, maxsize=1,
+            server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
+        )
+    return urllib3.HTTPConnectionPool(address, target.port, timeout=timeout, retries=False, maxsize=1)
+
+
+def _host_header(target: Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT_SECONDS) -> Outcome:
+    """POSTs to the first approved address that accepts a connection (a host may have several)."""
+    started = time.monotonic()
+    outcome = Outcome(response_status=None, duration_ms=0, error="connection_error", excerpt="", retry_after=None)
+    for address in target.addresses:
+        remaining = timeout - (time.monotonic() - started)
+        if remaining <= 0:
+            break
+        outcome = _post_to(address, target, body=body, headers=headers, timeout=remaining, started=started)
+        if outcome.error != "connection_error" or outcome.response_status is not None:
+            break
+    return outcome
+
+
+def _post_to(address: str, target: Target, *, body: bytes, headers: dict[str, str], timeout: float,
+             started: float) -> Outcome:
+    pool = _pool(target, address, urllib3.Timeout(total=timeout))
+    status: int | None = None
+    excerpt, retry_after, error = "", None, None
+    try:
+        response = pool.urlopen("POST", target.path, body=body, headers={**headers, "Host": _host_header(target)},
+                                redirect=False, retries=False, preload_content=False, assert_same_host=False)
+        status = response.status
+        chunks, read = [], 0
+        while read < _READ_LIMIT and time.monotonic() - started < timeout:
+            chunk = response.read(4096)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            read += len(chunk)
+        response.release_conn()
+        excerpt = b"".join(chunks).decode("utf-8", "replace")[:EXCERPT_CHARS]
+        if status in (429, 503):
+            retry_after = _retry_after(response.headers.get("Retry-After"))
+        if not 200 <= status < 300:
+            error = f"http_{status}"
+    except (urllib3.exceptions.TimeoutError, TimeoutError):
+        status, error = None, "timeout"
+    except urllib3.exceptions.SSLError:
+        status, error = None, "tls_error"
+    except (urllib3.exceptions.HTTPError, OSError):
+        status, error = None, "connection_error"
+    finally:
+        pool.close()
+    return Outcome(response_status=status, duration_ms=int((time.monotonic() - started) * 1000), error=error,
+                   excerpt=excerpt, retry_after=retry_after)
