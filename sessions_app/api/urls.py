@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sessions_app.api import admin_views, auth_views, session_views, webhook_views
+from sessions_app.api import admin_views, auth_views, event_views, session_views, webhook_views
 
 sessions = session_views.SessionViewSet
 users = admin_views.UserViewSet
@@ -21,6 +21,7 @@ urlpatterns = [
          name="config"),
     path("users", users.as_view({"get": "list", "post": "create"}), name="users"),
     path("users/<str:id>", users.as_view({"get": "retrieve", "patch": "partial_update"}), name="user"),
+    path("events", event_views.EventViewSet.as_view({"get": "list"}), name="events"),
     path("webhooks", webhooks.as_view({"get": "list", "post": "create"}), name="webhooks"),
     path("webhooks/<str:id>", webhooks.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
          name="webhook"),

@@ -1,0 +1,265 @@
+"""The event log (issue 13): every change of a session or a user writes its event in the change's own
+transaction, with the contract's `data` and actor; revocations of many sessions cost a constant number
+of statements; a rolled-back change leaves no event and no audit line.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from sessions_app import services
+from sessions_app.actor import Actor
+from sessions_app.event_model import Event
+from sessions_app.models import RevocationReason, Session
+from sessions_app.renderings import event_dict
+from tenants_app import secrets
+from tenants_app.models import ApiKey, TenantConfig, User
+from tests.conftest import DESKTOP_CHROME, TenantKeys, client_with, user_client
+from tests.factories import TEST_PASSWORD, SessionFactory
+
+pytestmark = pytest.mark.django_db
+
+TOKEN_FIELDS = {"access_token", "refresh_token", "access_token_expires_at", "refresh_token_expires_at"}
+
+
+def key_id(keys: TenantKeys) -> str:
+    return ApiKey.objects.get(key_hash=secrets.digest(keys.secret_key)).id
+
+
+def envelopes(**filters: Any) -> list[dict[str, Any]]:
+    """The matching events, oldest first, as the API renders them."""
+    return [event_dict(e) for e in Event.objects.filter(**filters).order_by("seq")]
+
+
+def without_tokens(session: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in session.items() if k not in TOKEN_FIELDS | {"current"}}
+
+
+# --- Each type, with its data and actor ------------------------------------------------------------
+
+
+def test_sign_in_records_session_created(tenant: TenantKeys, user: User, sign_in: Callable[..., dict]) -> None:
+    body = sign_in(ip="203.0.113.9")
+    [event] = envelopes(type="session.created")
+    assert set(event) == {"id", "type", "created_at", "tenant_id", "actor", "data"}
+    assert event["id"].startswith("evt_") and len(event["id"]) == 30
+    assert (event["tenant_id"], event["actor"]) == (tenant.id, {"type": "user", "id": user.id})
+    assert event["data"] == {"session": without_tokens(body["session"])}
+    assert event["created_at"] == body["session"]["created_at"]
+    stored = Event.objects.get()
+    assert (stored.user_id, stored.session_id) == (user.id, body["session"]["id"])
+
+
+def test_sign_up_records_user_created_then_session_created(tenant: TenantKeys) -> None:
+    client = client_with(tenant.publishable_key, tenant.id, HTTP_USER_AGENT=DESKTOP_CHROME)
+    body = client.post("/v1/auth/sign-up", {"email": "new@example.com", "password": TEST_PASSWORD, "name": "N"},
+                       format="json").json()
+    created, session = envelopes()
+    assert created["type"] == "user.created" and session["type"] == "session.created"
+    me = {"type": "user", "id": body["user"]["id"]}
+    assert created["actor"] == session["actor"] == me
+    user_before_sign_in = {**body["user"], "last_sign_in_at": None}
+    assert created["data"] == {"user": user_before_sign_in}
+    assert session["data"] == {"session": without_tokens(body["session"])}
+
+
+def test_admin_user_creation_and_changes(tenant: TenantKeys, admin_client: Any) -> None:
+    actor = {"type": "api_key", "id": key_id(tenant)}
+    user = admin_client.post("/v1/users", {"email": "bob@example.com", "name": "Bob"}, format="json").json()
+    renamed = admin_client.patch(f"/v1/users/{user['id']}", {"name": "Robert"}, format="json").json()
+    admin_client.patch(f"/v1/users/{user['id']}", {"name": "Robert"}, format="json")  # no change: no event
+    disabled = admin_client.patch(f"/v1/users/{user['id']}", {"status": "disabled"}, format="json").json()
+    enabled = admin_client.patch(f"/v1/users/{user['id']}", {"status": "active"}, format="json").json()
+    new_password = admin_client.patch(f"/v1/users/{user['id']}", {"password": "An-admin-set-passphrase-7"},
+                                      format="json").json()
+    assert [(e["type"], e["actor"], e["data"]) for e in envelopes(user_id=user["id"])] == [
+        ("user.created", actor, {"user": user}),
+        ("user.updated", actor, {"user": renamed}),
+        ("user.disabled", actor, {"user": disabled}),
+        ("user.updated", actor, {"user": enabled}),
+        ("user.password_changed", actor, {"user": new_password}),
+    ]
+
+
+def _revoked(**filters: Any) -> list[tuple[str, str, dict]]:
+    return [(e["data"]["session"]["id"], e["data"]["reason"], e["actor"]) for e in
+            envelopes(type="session.revoked", **filters)]
+
+
+def test_disabling_a_user_revokes_each_session_with_its_event(tenant: TenantKeys, user: User,
+                                                              sign_in: Callable[..., dict],
+                                                              admin_client: Any) -> None:
+    ids = [sign_in()["session"]["id"] for _ in range(3)]
+    Event.objects.all().delete()
+    assert admin_client.patch(f"/v1/users/{user.id}", {"status": "disabled"}, format="json").status_code == 200
+    actor = {"type": "api_key", "id": key_id(tenant)}
+    events = envelopes()
+    assert events[0]["type"] == "user.disabled"  # the cause first, then its effects
+    assert sorted(_revoked()) == sorted((sid, "user_disabled", actor) for sid in ids)
+    for event in events[1:]:
+        session = event["data"]["session"]
+        assert session["status"] == "revoked" and session["revoked_reason"] == "user_disabled"
+        assert session["revoked_at"] == event["created_at"]
+        assert set(session) == {"id", "user_id", "tenant_id", "status", "user_agent", "ip_address", "country",
+                                "device_type", "browser", "os", "created_at", "last_active_at", "expires_at",
+                                "revoked_at", "revoked_reason"}
+        assert session == without_tokens(admin_client.get(f"/v1/sessions/{session['id']}").json())
+
+
+def test_every_revocation_path_records_its_reason_and_actor(tenant: TenantKeys, user: User,
+                                                            sign_in: Callable[..., dict], admin_client: Any) -> None:
+    me, api_key, system = {"type": "user", "id": user.id}, {"type": "api_key", "id": key_id(tenant)}, \
+        {"type": "system", "id": None}
+    public = client_with(tenant.publishable_key, tenant.id)
+    expected = []
+
+    s = sign_in()
+    assert user_client(s).post("/v1/auth/sign-out", {}, format="json").status_code == 204
+    expected.append((s["session"]["id"], "signed_out", me))
+
+    s = sign_in()
+    assert public.post("/v1/auth/sign-out", {"refresh_token": s["session"]["refresh_token"]},
+                       format="json").status_code == 204
+    expected.append((s["session"]["id"], "signed_out", me))
+
+    mine, other = sign_in(), sign_in()
+    assert user_client(mine).delete(f"/v1/sessions/{other['session']['id']}").status_code == 204
+    expected.append((other["session"]["id"], "revoked_by_user", me))
+
+    assert admin_client.delete(f"/v1/sessions/{mine['session']['id']}").status_code == 204
+    expected.append((mine["session"]["id"], "revoked_by_admin", api_key))
+
+    s = sign_in()
+    assert public.post("/v1/auth/token/refresh", {"refresh_token": s["session"]["refresh_token"]},
+                       format="json").status_code == 200
+    assert public.post("/v1/auth/token/refresh", {"refresh_token": s["session"]["refresh_token"]},
+                       format="json").status_code == 401
+    expected.append((s["session"]["id"], "refresh_token_reused", system))
+
+    TenantConfig.objects.filter(tenant=tenant.tenant).update(max_sessions_per_user=1)
+    oldest = sign_in()
+    sign_in()
+    expected.append((oldest["session"]["id"], "session_limit", system))
+    TenantConfig.objects.filter(tenant=tenant.tenant).update(max_sessions_per_user=None)
+
+    mine, other = sign_in(), sign_in()
+    assert user_client(mine).post("/v1/auth/password", {"current_password": TEST_PASSWORD,
+                                                        "new_password": "A-brand-new-passphrase-42"},
+                                  format="json").status_code == 204
+    revoked_by_password = {sid for sid, in Session.objects.filter(revoked_reason="password_changed")
+                           .values_list("id")}
+    assert other["session"]["id"] in revoked_by_password and mine["session"]["id"] not in revoked_by_password
+    expected += [(sid, "password_changed", me) for sid in sorted(revoked_by_password)]
+    [changed] = envelopes(type="user.password_changed")
+    assert changed["actor"] == me and changed["data"]["user"]["id"] == user.id
+
+    operator = get_user_model().objects.create_superuser("root", password=None)
+    s = sign_in(password="A-brand-new-passphrase-42")
+    services.revoke_sessions(sessions=Session.objects.filter(pk=s["session"]["id"]),
+                             reason=RevocationReason.REVOKED_BY_ADMIN,
+                             actor=Actor("operator", "root", operator=operator))
+    expected.append((s["session"]["id"], "revoked_by_admin", {"type": "operator", "id": "root"}))
+
+    got = _revoked()
+    assert sorted(got[:5]) == sorted(expected[:5])
+    assert sorted(got) == sorted(expected)
+    # Revoking a revoked session changes nothing and records nothing.
+    assert admin_client.delete(f"/v1/sessions/{s['session']['id']}").status_code == 204
+    assert len(_revoked()) == len(expected)
+
+
+def test_revoke_all_of_many_writes_one_event_per_session(tenant: TenantKeys, user: User, admin_client: Any) -> None:
+    sessions = SessionFactory.create_batch(30, user=user)
+    SessionFactory(user=user, revoked_at=sessions[0].created_at, revoked_reason="signed_out")
+    assert admin_client.delete(f"/v1/sessions?user_id={user.id}").json() == {"revoked": 30}
+    events = Event.objects.filter(type="session.revoked")
+    assert sorted(events.values_list("session_id", flat=True)) == sorted(s.id for s in sessions)
+    assert len({e.public_id for e in events}) == 30
+    assert {(e.tenant_id, e.user_id, e.data["reason"]) for e in events} == {(tenant.id, user.id, "revoked_by_admin")}
+
+
+# --- Statements -------------------------------------------------------------------------------------
+
+
+def _statements(user: User, n: int) -> list[str]:
+    SessionFactory.create_batch(n, user=user)
+    with CaptureQueriesContext(connection) as queries:
+        revoked = services.revoke_sessions(sessions=Session.objects.filter(user=user),
+                                           reason=RevocationReason.REVOKED_BY_ADMIN, actor=services.SYSTEM)
+    assert len(revoked) == n
+    assert Event.objects.filter(type="session.revoked").count() == n
+    Event.objects.all().delete()
+    return [q["sql"] for q in queries.captured_queries]
+
+
+def test_revoke_all_is_one_update_and_one_insert_whatever_the_number(user: User,
+                                                                     django_assert_num_queries: Any) -> None:
+    ten = _statements(user, 10)
+    updates = [sql for sql in ten if sql.startswith('UPDATE "sessions_app_session"')]
+    inserts = [sql for sql in ten if sql.startswith('INSERT INTO "sessions_app_event"')]
+    assert (len(updates), len(inserts)) == (1, 1)
+    locks = [sql for sql in ten if "pg_advisory_xact_lock" in sql]
+    assert len(locks) == (connection.vendor == "postgresql")
+    # Before the INSERT, right after the UPDATE.
+    assert ten.index(inserts[0]) == ten.index(updates[0]) + 1 + len(locks)
+    SessionFactory.create_batch(500, user=user)
+    with django_assert_num_queries(len(ten)):
+        revoked = services.revoke_sessions(sessions=Session.objects.filter(user=user, revoked_at__isnull=True),
+                                           reason=RevocationReason.REVOKED_BY_ADMIN, actor=services.SYSTEM)
+    assert len(revoked) == 500 == Event.objects.count()
+
+
+# --- Rollback and the audit trail ---------------------------------------------------------------------
+
+
+class Boom(Exception):
+    pass
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_rolled_back_change_leaves_no_event_and_no_audit_line(tenant: TenantKeys, user: User,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    sessions = SessionFactory.create_batch(3, user=user)
+    caplog.set_level(logging.INFO, logger="hellojohn.audit")
+    with pytest.raises(Boom), transaction.atomic():
+        services.update_user(user=user, actor=services.SYSTEM, status=User.Status.DISABLED)
+        assert Event.objects.count() == 4  # written inside the transaction...
+        raise Boom
+    assert Event.objects.count() == 0  # ...and gone with it
+    assert Session.objects.filter(revoked_at__isnull=False).count() == 0
+    assert User.objects.get(pk=user.pk).status == User.Status.ACTIVE
+    assert [r for r in caplog.records if r.name == "hellojohn.audit"] == []
+
+    user.refresh_from_db()
+    services.update_user(user=user, actor=services.SYSTEM, status=User.Status.DISABLED)
+    lines = [(r.event, r.session_id, getattr(r, "reason", None), r.actor) for r in caplog.records
+             if r.name == "hellojohn.audit"]
+    assert lines[0] == ("user.disabled", None, None, "system")
+    assert sorted(lines[1:]) == sorted(("session.revoked", s.id, "user_disabled", "system") for s in sessions)
+    event_ids = {r.event_id for r in caplog.records if r.name == "hellojohn.audit"}
+    assert event_ids == set(Event.objects.values_list("public_id", flat=True))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_sign_in_transaction_leaves_no_event(tenant: TenantKeys, user: User, monkeypatch: Any,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """The session, its token and its event commit together: a failure after the event's INSERT undoes it."""
+    caplog.set_level(logging.INFO, logger="hellojohn.audit")
+    TenantConfig.objects.filter(tenant=tenant.tenant).update(max_sessions_per_user=1)
+    SessionFactory(user=user)
+
+    def failing_revoke(**kwargs: Any) -> list[str]:
+        raise Boom
+
+    monkeypatch.setattr(services, "revoke_sessions", failing_revoke)  # the limit runs after the event
+    client = client_with(tenant.publishable_key, tenant.id)
+    client.raise_request_exception = False
+    response = client.post("/v1/auth/sign-in", {"email": user.email, "password": TEST_PASSWORD}, format="json")
+    assert response.status_code == 500
+    assert (Event.objects.count(), Session.objects.count()) == (0, 1)
+    assert [r for r in caplog.records if r.name == "hellojohn.audit" and r.event.startswith("session.")] == []
