@@ -263,3 +263,120 @@ def test_a_failed_sign_in_transaction_leaves_no_event(tenant: TenantKeys, user: 
     assert response.status_code == 500
     assert (Event.objects.count(), Session.objects.count()) == (0, 1)
     assert [r for r in caplog.records if r.name == "hellojohn.audit" and r.event.startswith("session.")] == []
+
+
+# --- GET /v1/events ------------------------------------------------------------------------------------
+
+
+def _make_events(tenant: TenantKeys, user: User, n: int) -> list[Event]:
+    sessions = SessionFactory.create_batch(n, user=user)
+    services.revoke_sessions(sessions=Session.objects.filter(pk__in=[s.pk for s in sessions]),
+                             reason=RevocationReason.REVOKED_BY_ADMIN, actor=services.SYSTEM)
+    return list(Event.objects.filter(tenant=tenant.tenant).order_by("-seq"))
+
+
+def test_pages_newest_first_without_gaps_or_repeats(tenant: TenantKeys, user: User, admin_client: Any) -> None:
+    expected = [event_dict(e) for e in _make_events(tenant, user, 25)]
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = "/v1/events?limit=10" + (f"&cursor={cursor}" if cursor else "")
+        body = admin_client.get(query).json()
+        pages += 1
+        assert body["pagination"]["total"] == (25 if pages == 1 else 26) and body["pagination"]["limit"] == 10
+        seen += body["data"]
+        if pages == 1:  # an event appended meanwhile does not move the cursor
+            _make_events(tenant, user, 1)
+        cursor = body["pagination"]["next_cursor"]
+        assert body["pagination"]["has_more"] is (cursor is not None)
+        if cursor is None:
+            break
+        assert cursor.startswith("cur_")
+    assert pages == 3
+    assert seen == expected
+    assert admin_client.get("/v1/events").json()["data"][0]["id"] == Event.objects.order_by("-seq")[0].public_id
+    assert len(admin_client.get("/v1/events").json()["data"]) == 20  # the default limit
+
+
+def test_filters(tenant: TenantKeys, user: User, admin_client: Any, sign_in: Callable[..., dict]) -> None:
+    first = sign_in()
+    second = sign_in()
+    assert admin_client.delete(f"/v1/sessions/{first['session']['id']}").status_code == 204
+    bob = admin_client.post("/v1/users", {"email": "bob@example.com"}, format="json").json()
+
+    def ids(query: str) -> list[tuple[str, str | None]]:
+        response = admin_client.get(f"/v1/events?{query}")
+        assert response.status_code == 200, response.content
+        return [(e["type"], e["data"].get("session", {}).get("id")) for e in response.json()["data"]]
+
+    assert ids("type=session.created") == [("session.created", second["session"]["id"]),
+                                           ("session.created", first["session"]["id"])]
+    assert ids("type=session.revoked") == [("session.revoked", first["session"]["id"])]
+    assert ids(f"session_id={first['session']['id']}") == [("session.revoked", first["session"]["id"]),
+                                                           ("session.created", first["session"]["id"])]
+    assert ids(f"user_id={bob['id']}") == [("user.created", None)]
+    assert ids(f"user_id={user.id}&type=session.revoked") == [("session.revoked", first["session"]["id"])]
+    assert ids("type=user.disabled") == []
+
+    # since (inclusive) and until (exclusive) on created_at.
+    events = list(Event.objects.order_by("seq"))
+    Event.objects.filter(pk=events[0].pk).update(created_at="2024-01-15T10:00:00Z")
+    Event.objects.filter(pk=events[1].pk).update(created_at="2024-01-15T11:00:00Z")
+    assert len(ids("since=2024-01-15T10:00:00Z&until=2024-01-15T11:00:00Z")) == 1
+    assert len(ids("until=2024-01-15T11:00:01Z")) == 2
+    assert len(ids("since=2024-01-15T10:00:01%2B00:00")) == len(events) - 1
+    assert len(ids("since=2024-01-15T12:00:00%2B02:00")) == len(events)  # 10:00 UTC, inclusive
+
+
+@pytest.mark.parametrize("query", [
+    "type=session.deleted", "type=", "user_id=ses_01JDQ8Z6V4X3N2M1K0HGFEDCBA", "user_id=usr_123",
+    "session_id=usr_01JDQ8Z6V4X3N2M1K0HGFEDCBA", "since=yesterday", "since=2024-01-15T10:00:00",
+    "until=2024-13-01T00:00:00Z", "since=2024-01-16T00:00:00Z&until=2024-01-15T00:00:00Z",
+    "limit=0", "limit=101", "limit=x", "cursor=abc", "cursor=cur_", "cursor=cur_WyJwIiwtMV0",
+    "cursor=cur_WyJwIix0cnVlXQ", "cursor=cur_WyIyMDI0LTAxLTE1VDEwOjMwOjAwKzAwOjAwIiwic2VzXzAxIl0",
+    "since=%00", "type=%00",
+])
+def test_bad_parameters_answer_400_invalid_parameter(admin_client: Any, query: str) -> None:
+    response = admin_client.get(f"/v1/events?{query}")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_parameter"
+
+
+def test_tenants_never_see_each_other(tenant: TenantKeys, other_tenant: TenantKeys, user: User,
+                                      admin_client: Any, sign_in: Callable[..., dict]) -> None:
+    mine = sign_in()
+    theirs_user = services.create_user(tenant=other_tenant.tenant, email="eve@example.com", password=TEST_PASSWORD)
+    theirs = sign_in(email="eve@example.com", keys=other_tenant)
+    other_admin = client_with(other_tenant.secret_key, other_tenant.id)
+    assert {e["tenant_id"] for e in admin_client.get("/v1/events").json()["data"]} == {tenant.id}
+    assert [e["type"] for e in other_admin.get("/v1/events").json()["data"]] == ["session.created", "user.created"]
+    assert admin_client.get(f"/v1/events?user_id={theirs_user.id}").json()["data"] == []
+    assert admin_client.get(f"/v1/events?session_id={theirs['session']['id']}").json()["pagination"]["total"] == 0
+    assert other_admin.get(f"/v1/events?session_id={mine['session']['id']}").json()["data"] == []
+    # A cursor of another tenant's page only positions; it reveals nothing of theirs.
+    cursor_body = other_admin.get("/v1/events?limit=1").json()
+    page = admin_client.get(f"/v1/events?cursor={cursor_body['pagination']['next_cursor']}").json()
+    assert {e["tenant_id"] for e in page["data"]} <= {tenant.id}
+    # Another tenant's secret key with this tenant's id.
+    response = client_with(other_tenant.secret_key, tenant.id).get("/v1/events")
+    assert (response.status_code, response.json()["error"]["code"]) == (403, "tenant_mismatch")
+
+
+def test_only_the_secret_key_reads_events(tenant: TenantKeys, user: User, sign_in: Callable[..., dict]) -> None:
+    body = sign_in()
+    for client in (client_with(tenant.publishable_key, tenant.id), user_client(body)):
+        response = client.get("/v1/events")
+        assert (response.status_code, response.json()["error"]["code"]) == (403, "insufficient_permissions")
+    response = client_with(None, tenant.id).get("/v1/events")
+    assert (response.status_code, response.json()["error"]["code"]) == (401, "missing_token")
+
+
+def test_listing_events_costs_two_queries_after_authentication(tenant: TenantKeys, user: User,
+                                                               admin_client: Any) -> None:
+    _make_events(tenant, user, 5)
+    admin_client.get("/v1/events")  # warm: the key's last_used_at write
+    with CaptureQueriesContext(connection) as few:
+        admin_client.get("/v1/events?limit=100")
+    _make_events(tenant, user, 60)
+    with CaptureQueriesContext(connection) as many:
+        assert len(admin_client.get("/v1/events?limit=100").json()["data"]) == 65
+    assert len(few) == len(many)

@@ -46,3 +46,16 @@ def test_reference_page_is_served_without_a_cdn(client):
     html = page.content.decode()
     assert "swagger" in html.lower()
     assert not re.search(r"(src|href)=\"https?://", html)
+
+
+@pytest.mark.django_db
+def test_the_event_log_is_documented(client):
+    schema = client.get("/v1/openapi.json").json()
+    operation = schema["paths"]["/v1/events"]["get"]
+    assert set(schema["paths"]["/v1/events"]) == {"get"}
+    assert {p["name"] for p in operation["parameters"]} >= {"type", "user_id", "session_id", "since", "until",
+                                                            "limit", "cursor"}
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    event = schema["components"]["schemas"][page]["properties"]["data"]["items"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schema["components"]["schemas"][event]["properties"]) == {"id", "type", "created_at", "tenant_id",
+                                                                         "actor", "data"}
