@@ -80,13 +80,15 @@ def _refusal(url: str, reason: str) -> InvalidWebhookUrl:
     return InvalidWebhookUrl(f"The webhook URL is not allowed: {reason}", fields={"url": [reason]})
 
 
+def in_allowed_network(address: IPAddress) -> bool:
+    return any(address in network for network in allowed_networks() if network.version == address.version)
+
+
 def check_address(address: IPAddress) -> str | None:
-    """None when the address may be called; else why not. Also answers whether http:// is fine (allowed)."""
+    """None when the address may be called; else why not."""
     if address in METADATA_ADDRESSES:
         return f"{address} is a cloud metadata address."
-    if is_public(address):
-        return None
-    if any(address in network for network in allowed_networks()):
+    if is_public(address) or in_allowed_network(address):
         return None
     return f"{address} is not a public address."
 
@@ -136,7 +138,7 @@ def check_url(url: object, *, resolver: Resolver | None = None) -> Target:
         problem = check_address(address)
         if problem is not None:
             raise _refusal(url, problem)
-        if parts.scheme == "http" and is_public(address):
+        if parts.scheme == "http" and not in_allowed_network(address):
             raise _refusal(url, "Must be an https:// URL.")
         addresses.append(str(address))
     path = parts.path or "/"
