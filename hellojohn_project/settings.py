@@ -194,6 +194,8 @@ HJ_ACTIVITY_WRITE_INTERVAL = timedelta(seconds=env.int("HJ_ACTIVITY_WRITE_INTERV
 HJ_KEY_USAGE_WRITE_INTERVAL = timedelta(seconds=60)
 # Revoked and expired sessions are deleted by `purge_sessions` after this many days.
 HJ_SESSION_RETENTION_DAYS = env.int("HJ_SESSION_RETENTION_DAYS", default=30)
+# Events (GET /v1/events, the admin's histories) are deleted by `purge_events` after this many days.
+HJ_EVENT_RETENTION_DAYS = env.int("HJ_EVENT_RETENTION_DAYS", default=90)
 # Largest accepted /v1 request body; larger ones answer 413 payload_too_large.
 HJ_MAX_BODY_BYTES = env.int("HJ_MAX_BODY_BYTES", default=64 * 1024)
 
