@@ -24,6 +24,7 @@ from django.utils.html import format_html, format_html_join
 
 from sessions_app import services as session_services
 from sessions_app.admin_filters import TENANT_PARAMETER
+from sessions_app.admin_history import event_history
 from sessions_app.admin_paging import CappedCountPaginator
 from sessions_app.admin_selectors import active_session_counts, user_counts, users_matching_email
 from sessions_app.models import RevocationReason
@@ -277,8 +278,9 @@ class UserAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     list_max_show_all = 100
     show_facets = admin.ShowFacets.NEVER
-    fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions")
-    readonly_fields = ("active_sessions",)
+    fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions",
+              "history")
+    readonly_fields = ("active_sessions", "history")
     actions = ["sign_out_everywhere", "disable", "enable"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -320,6 +322,10 @@ class UserAdmin(admin.ModelAdmin):
             '<table class="hj-active-sessions"><thead><tr><th>Session</th><th>Device</th><th>Type</th>'
             "<th>Country</th><th>IP</th><th>Last active</th></tr></thead><tbody>{}</tbody></table>", rows,
         )
+
+    @admin.display(description="events")
+    def history(self, user: User) -> str:
+        return event_history(user_id=user.pk)
 
     @admin.action(description="Sign out of all devices", permissions=["revoke"])
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
