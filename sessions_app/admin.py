@@ -171,3 +171,4 @@ class SessionAdmin(admin.ModelAdmin):
                    "revoke_url": reverse("admin:sessions_app_session_revoke", args=[quote(session.pk)])
                    if revocable else ""}
         return super().change_view(request, object_id, form_url, extra_context=context)
+from sessions_app import webhook_admin  # noqa: E402, F401 - registers the webhook pages
