@@ -1,10 +1,12 @@
 """Delivery to a real HTTP receiver on loopback: envelope, both signatures, rotation, schedule, 410,
 Retry-After, redirects, the 5-day rule, the outbox (docs/api.md, "Webhooks")."""
 
+import importlib.util
 import json
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -276,3 +278,25 @@ def test_the_test_route_event_reaches_the_endpoint(tenant, admin_client, httpser
     assert payload["type"] == "webhook.test" and payload["id"] == body["event_id"]
     assert payload["data"] == {"webhook_id": created.endpoint.id}
     assert payload["actor"]["type"] == "api_key"
+
+
+def test_the_documented_receivers_recipes_verify_a_real_delivery(tenant, httpserver: HTTPServer):
+    """docs/examples/webhook_receiver.py (the README's local receiver, docs/api.md's Python recipe)."""
+    spec = importlib.util.spec_from_file_location("webhook_receiver",
+                                                  settings.BASE_DIR / "docs" / "examples" / "webhook_receiver.py")
+    receiver = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(receiver)
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    created = make_endpoint(tenant.tenant, receiver_url(httpserver))
+    rotated = services.rotate_secret(endpoint=created.endpoint)
+    emit(tenant.tenant)
+    deliver_due()
+    [(request, _)] = httpserver.log
+    body, h = request.get_data(), request.headers
+    for secret in (created.signing_secret, rotated.signing_secret):
+        assert receiver.verify_hellojohn(secret, body, h["HelloJohn-Signature"], h["HelloJohn-Timestamp"])
+        assert receiver.verify_standard(secret, body, h["webhook-id"], h["webhook-timestamp"], h["webhook-signature"])
+    assert not receiver.verify_hellojohn(created.signing_secret, body + b" ", h["HelloJohn-Signature"],
+                                         h["HelloJohn-Timestamp"])
+    assert not receiver.verify_standard("whsec_" + "A" * 44, body, h["webhook-id"], h["webhook-timestamp"],
+                                        h["webhook-signature"])
