@@ -22,7 +22,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from sessions_app import audit
 from sessions_app.actor import Actor
-from sessions_app.event_model import EVENT_LOG_LOCK, Event, EventType
+from sessions_app.event_model import EVENT_LOG_LOCK, Event, EventType, new_event_id
 from sessions_app.models import Session
 from sessions_app.renderings import session_dict, user_dict
 from tenants_app.models import User
@@ -34,10 +34,16 @@ _COLUMNS = ("public_id", "tenant_id", "type", "actor_type", "actor_id", "user_id
 # --- Building -----------------------------------------------------------------------------------
 
 
+# Events are built with positional values, in this column order: Model.__init__ with keywords and
+# defaults costs several times more, which a revoke-all of 10,000 sessions pays 10,000 times.
+_POSITIONAL = ("seq", "public_id", "tenant_id", "type", "actor_type", "actor_id", "user_id", "session_id", "data",
+               "created_at")
+assert tuple(f.attname for f in Event._meta.concrete_fields) == _POSITIONAL, "Event's columns changed"
+
+
 def _event(*, type: str, tenant_id: str, actor: Actor, now: datetime, data: dict[str, Any],
            user_id: str | None, session_id: str | None = None) -> Event:
-    return Event(type=type, tenant_id=tenant_id, actor_type=actor.type, actor_id=actor.id, user_id=user_id,
-                 session_id=session_id, data=data, created_at=now)
+    return Event(None, new_event_id(), tenant_id, str(type), actor.type, actor.id, user_id, session_id, data, now)
 
 
 def session_created(*, session: Session, actor: Actor, now: datetime) -> Event:
