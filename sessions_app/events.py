@@ -20,7 +20,7 @@ from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
-from sessions_app import audit
+from sessions_app import audit, webhooks
 from sessions_app.actor import Actor
 from sessions_app.event_model import EVENT_LOG_LOCK, Event, EventType, new_event_id
 from sessions_app.models import Session
@@ -126,10 +126,4 @@ def _insert(events: list[Event], *, using: str) -> None:
 
 def _fan_out(events: list[Event]) -> None:
     """The webhook outbox: deliveries are written in the same transaction as their events."""
-    try:
-        from sessions_app import webhooks  # late: webhooks may import this module
-    except ImportError:
-        return
-    enqueue_for = getattr(webhooks, "enqueue_for", None)
-    if enqueue_for is not None:
-        enqueue_for(events=events)
+    webhooks.enqueue_for(events=events)
