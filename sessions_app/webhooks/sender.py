@@ -47,11 +47,12 @@ def _retry_after(value: str | None) -> float | None:
     return max(0.0, (when - timezone.now()).total_seconds())
 
 
-def _pool(target: Target, address: str, timeout: urllib3.Timeout) -> urllib3.HTTPConnectionPool:
+def _pool(target: Target, address: str, timeout: urllib3.Timeout, ca_certs: str | None) -> urllib3.HTTPConnectionPool:
     if target.scheme == "https":
+        # Connected to `address`; SNI and the certificate check are for the URL's host name.
         return urllib3.HTTPSConnectionPool(
             address, target.port, timeout=timeout, retries=False, maxsize=1,
-            server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED",
+            server_hostname=target.host, assert_hostname=target.host, cert_reqs="CERT_REQUIRED", ca_certs=ca_certs,
         )
     return urllib3.HTTPConnectionPool(address, target.port, timeout=timeout, retries=False, maxsize=1)
 
@@ -62,23 +63,27 @@ def _host_header(target: Target) -> str:
     return host if target.port == default else f"{host}:{target.port}"
 
 
-def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT_SECONDS) -> Outcome:
-    """POSTs to the first approved address that accepts a connection (a host may have several)."""
+def post(target: Target, *, body: bytes, headers: dict[str, str], timeout: float = TIMEOUT_SECONDS,
+         ca_certs: str | None = None) -> Outcome:
+    """POSTs to the first approved address that accepts a connection (a host may have several).
+
+    `ca_certs` (a PEM bundle) replaces the system's trust store: for tests with their own CA."""
     started = time.monotonic()
     outcome = Outcome(response_status=None, duration_ms=0, error="connection_error", excerpt="", retry_after=None)
     for address in target.addresses:
         remaining = timeout - (time.monotonic() - started)
         if remaining <= 0:
             break
-        outcome = _post_to(address, target, body=body, headers=headers, timeout=remaining, started=started)
+        outcome = _post_to(address, target, body=body, headers=headers, timeout=remaining, started=started,
+                           ca_certs=ca_certs)
         if outcome.error != "connection_error" or outcome.response_status is not None:
             break
     return outcome
 
 
 def _post_to(address: str, target: Target, *, body: bytes, headers: dict[str, str], timeout: float,
-             started: float) -> Outcome:
-    pool = _pool(target, address, urllib3.Timeout(total=timeout))
+             started: float, ca_certs: str | None) -> Outcome:
+    pool = _pool(target, address, urllib3.Timeout(total=timeout), ca_certs)
     status: int | None = None
     excerpt, retry_after, error = "", None, None
     try:

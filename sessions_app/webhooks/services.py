@@ -167,6 +167,20 @@ def delete_endpoint(*, endpoint: WebhookEndpoint) -> None:
     endpoint.delete()
 
 
+def reencrypt_secrets() -> int:
+    """Every endpoint's secrets encrypted again under the first HJ_ENCRYPTION_KEY (a key rotation's second half)."""
+    count = 0
+    with transaction.atomic():
+        for endpoint in WebhookEndpoint.objects.select_for_update().only(
+                "id", "secret_encrypted", "previous_secret_encrypted"):
+            endpoint.secret_encrypted = secrets.rotate_encryption(endpoint.secret_encrypted)
+            if endpoint.previous_secret_encrypted:
+                endpoint.previous_secret_encrypted = secrets.rotate_encryption(endpoint.previous_secret_encrypted)
+            endpoint.save(update_fields=["secret_encrypted", "previous_secret_encrypted"])
+            count += 1
+    return count
+
+
 def rotate_secret(*, endpoint: WebhookEndpoint, now: datetime | None = None) -> EndpointWithSecret:
     """A new secret signs from now on; the one it replaces keeps signing too for 24 hours."""
     now = now or timezone.now()
@@ -201,9 +215,8 @@ def retry_delivery(*, delivery: WebhookDelivery) -> WebhookDelivery:
     """One more attempt now, whatever the delivery's status; a failure then follows the schedule's rest."""
     now = timezone.now()
     with transaction.atomic():
-        WebhookDelivery.objects.filter(pk=delivery.pk).update(
-            status=DeliveryStatus.PENDING, next_attempt_at=now, lease_until=None, lease_owner=""
-        )
+        # A lease is left alone: a worker sending this delivery right now still records its attempt.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.PENDING, next_attempt_at=now)
         wake_worker()
-    delivery.status, delivery.next_attempt_at, delivery.lease_until = DeliveryStatus.PENDING, now, None
+    delivery.status, delivery.next_attempt_at = DeliveryStatus.PENDING, now
     return delivery
