@@ -208,3 +208,20 @@ def test_no_secret_in_any_log_line_event_or_list(admin_client, tenant, caplog):
         for text in (caplog.text, listed, events, deliveries):
             assert secret not in text and raw not in text
     assert WebhookEndpoint.objects.get().status == EndpointStatus.DISABLED
+
+
+def test_an_encryption_key_rotation_then_reencrypt_lets_the_old_key_go(admin_client):
+    from cryptography.fernet import Fernet
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.test import override_settings
+
+    endpoint = create(admin_client)
+    rotated = admin_client.post(f"/v1/webhooks/{endpoint['id']}/rotate-secret").json()
+    old_keys, new_key = list(settings.HJ_ENCRYPTION_KEYS), Fernet.generate_key().decode()
+    with override_settings(HJ_ENCRYPTION_KEYS=[new_key, *old_keys]):
+        call_command("reencrypt_webhook_secrets", stdout=open("/dev/null", "w"))  # noqa: SIM115
+    with override_settings(HJ_ENCRYPTION_KEYS=[new_key]):
+        stored = WebhookEndpoint.objects.get()
+        assert secrets.decrypt(stored.secret_encrypted) == rotated["signing_secret"]
+        assert secrets.decrypt(stored.previous_secret_encrypted) == endpoint["signing_secret"]

@@ -18,7 +18,7 @@ Surviving a worker killed at any point (kill -9 included), without the task libr
 import logging
 import secrets as random_tokens
 import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -46,7 +46,18 @@ FAILING_FOR = timedelta(days=5)
 MAX_RETRY_AFTER = timedelta(hours=24)
 _UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 
-Post = Callable[..., sender.Outcome]
+
+
+@dataclass
+class _Run:
+    """What one run keeps between its attempts: connections, decrypted secrets, endpoints' last writes."""
+
+    owner: str
+    resolver: Resolver | None
+    connections: sender.Connections
+    disabled: set[str] = field(default_factory=set)
+    secrets: dict[tuple[str, str, str], list[str]] = field(default_factory=dict)
+    endpoint_state: dict[str, tuple[datetime, bool]] = field(default_factory=dict)  # last write, failing
 
 
 def _lease() -> timedelta:
@@ -60,7 +71,7 @@ def _claim(owner: str, *, now: datetime, size: int) -> list[WebhookDelivery]:
             WebhookDelivery.objects.select_for_update(skip_locked=True)
             .filter(status__in=_UNFINISHED, next_attempt_at__lte=now)
             .filter(Q(lease_until__isnull=True) | Q(lease_until__lte=now))
-            .order_by("next_attempt_at", "id")
+            .order_by("next_attempt_at")
             .values_list("id", flat=True)[:size]
         )
         if not ids:
@@ -68,7 +79,7 @@ def _claim(owner: str, *, now: datetime, size: int) -> list[WebhookDelivery]:
         WebhookDelivery.objects.filter(id__in=ids).update(lease_until=lease_until, lease_owner=owner)
         wake_worker(at=lease_until)  # if this worker dies, someone sends these when the lease ends
     return list(WebhookDelivery.objects.select_related("endpoint").filter(id__in=ids, lease_owner=owner)
-                .order_by("next_attempt_at", "id"))
+                .order_by("next_attempt_at"))
 
 
 def _next_delay(attempt_count: int, outcome: sender.Outcome) -> timedelta | None:
@@ -106,15 +117,21 @@ def _record(delivery: WebhookDelivery, owner: str, *, at: datetime, outcome: sen
     return status
 
 
-def _after_attempt(endpoint: WebhookEndpoint, *, at: datetime, outcome: sender.Outcome) -> None:
+def _after_attempt(endpoint: WebhookEndpoint, *, at: datetime, outcome: sender.Outcome, run: _Run) -> None:
     """The endpoint's side: last triggered, the failure streak, and disabling (`gone`, `failing`).
 
     Written with conditional UPDATEs, not a save of this copy, so a change the tenant made meanwhile
     (re-enabling, a new URL) is never overwritten.
     """
     streak_start = None if outcome.succeeded else (endpoint.failing_since or at)
-    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
-        last_triggered_at=at, failing_since=None if outcome.succeeded else Coalesce(F("failing_since"), at))
+    # Within one run, last_triggered_at is written at most once a second per endpoint unless the
+    # failure streak starts or ends: draining a queue to one endpoint is then not one write per attempt.
+    last = run.endpoint_state.get(endpoint.pk)
+    failing = not outcome.succeeded
+    if last is None or last[1] != failing or at - last[0] >= timedelta(seconds=1):
+        WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+            last_triggered_at=at, failing_since=None if outcome.succeeded else Coalesce(F("failing_since"), at))
+        run.endpoint_state[endpoint.pk] = (at, failing)
     reason = None
     if outcome.response_status == 410:
         reason = DisabledReason.GONE
@@ -128,9 +145,21 @@ def _after_attempt(endpoint: WebhookEndpoint, *, at: datetime, outcome: sender.O
                                                   "tenant_id": endpoint.tenant_id, "reason": reason})
 
 
-def _attempt(delivery: WebhookDelivery, owner: str, *, claimed_at: datetime, resolver: Resolver | None,
-             post: Post, disabled: set[str]) -> bool:
+def _signing_secrets(endpoint: WebhookEndpoint, *, now: datetime, run: _Run) -> list[str]:
+    """The endpoint's secrets in clear, decrypted once per run (and again when the rotation overlap ends)."""
+    overlapping = bool(endpoint.previous_secret_encrypted) and endpoint.previous_secret_expires_at is not None \
+        and endpoint.previous_secret_expires_at > now
+    key = (endpoint.pk, endpoint.secret_encrypted, endpoint.previous_secret_encrypted if overlapping else "")
+    if key not in run.secrets:
+        run.secrets[key] = secrets.signing_secrets(
+            secret_encrypted=endpoint.secret_encrypted, previous_encrypted=endpoint.previous_secret_encrypted,
+            previous_expires_at=endpoint.previous_secret_expires_at, now=now)
+    return run.secrets[key]
+
+
+def _attempt(delivery: WebhookDelivery, *, claimed_at: datetime, run: _Run) -> bool:
     """One attempt of a leased delivery; False when the lease was lost and nothing was sent."""
+    owner = run.owner
     now = timezone.now()
     if now - claimed_at > _lease() / 2:
         renewed = WebhookDelivery.objects.filter(pk=delivery.pk, lease_owner=owner, status__in=_UNFINISHED).update(
@@ -138,28 +167,25 @@ def _attempt(delivery: WebhookDelivery, owner: str, *, claimed_at: datetime, res
         if not renewed:
             return False
     endpoint = delivery.endpoint
-    if endpoint.status != EndpointStatus.ENABLED or endpoint.pk in disabled:
+    if endpoint.status != EndpointStatus.ENABLED or endpoint.pk in run.disabled:
         _record(delivery, owner, at=now, outcome=sender.Outcome(
             response_status=None, duration_ms=0, error="endpoint_disabled", excerpt="", retry_after=None))
         return True
     try:
-        target = outbound.check_url(endpoint.url, resolver=resolver)
+        target = outbound.check_url(endpoint.url, resolver=run.resolver)
     except InvalidWebhookUrl as exc:
         outcome = sender.Outcome(response_status=None, duration_ms=0, error="url_refused",
                                  excerpt=exc.message[:sender.EXCERPT_CHARS], retry_after=None)
     else:
         body = delivery.payload.encode()
-        signing_secrets = secrets.signing_secrets(
-            secret_encrypted=endpoint.secret_encrypted, previous_encrypted=endpoint.previous_secret_encrypted,
-            previous_expires_at=endpoint.previous_secret_expires_at, now=now)
-        headers = signing.signed_headers(secrets=signing_secrets, body=body, event_id=delivery.event_id,
-                                         event_type=delivery.event_type, delivery_id=delivery.id,
-                                         timestamp=int(time.time()))
-        outcome = post(target, body=body, headers=headers)
+        headers = signing.signed_headers(secrets=_signing_secrets(endpoint, now=now, run=run), body=body,
+                                         event_id=delivery.event_id, event_type=delivery.event_type,
+                                         delivery_id=delivery.id, timestamp=int(time.time()))
+        outcome = run.connections.post(target, body=body, headers=headers)
     _record(delivery, owner, at=now, outcome=outcome)
-    _after_attempt(endpoint, at=now, outcome=outcome)
+    _after_attempt(endpoint, at=now, outcome=outcome, run=run)
     if endpoint.status == EndpointStatus.DISABLED:
-        disabled.add(endpoint.pk)
+        run.disabled.add(endpoint.pk)
     return True
 
 
@@ -175,19 +201,19 @@ def _schedule_next_wakeup(*, now: datetime) -> None:
         wake_worker(at=max(min(moments), now))
 
 
-def deliver_due(*, resolver: Resolver | None = None, post: Post = sender.post, batch_size: int = BATCH_SIZE,
+def deliver_due(*, resolver: Resolver | None = None, batch_size: int = BATCH_SIZE,
                 max_attempts: int | None = None) -> int:
     """Sends every delivery that is due, batch after batch; answers the number of attempts made."""
-    owner = random_tokens.token_hex(16)
     attempted = 0
-    disabled: set[str] = set()
-    while max_attempts is None or attempted < max_attempts:
-        claimed_at = timezone.now()
-        batch = _claim(owner, now=claimed_at, size=batch_size)
-        if not batch:
-            break
-        for delivery in batch:
-            if _attempt(delivery, owner, claimed_at=claimed_at, resolver=resolver, post=post, disabled=disabled):
-                attempted += 1
+    with sender.Connections() as connections:
+        run = _Run(owner=random_tokens.token_hex(16), resolver=resolver, connections=connections)
+        while max_attempts is None or attempted < max_attempts:
+            claimed_at = timezone.now()
+            batch = _claim(run.owner, now=claimed_at, size=batch_size)
+            if not batch:
+                break
+            for delivery in batch:
+                if _attempt(delivery, claimed_at=claimed_at, run=run):
+                    attempted += 1
     _schedule_next_wakeup(now=timezone.now())
     return attempted
