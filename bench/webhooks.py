@@ -116,7 +116,8 @@ def run(*, deliveries: int, steady: int = 200) -> dict[str, Any]:
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER, str(log)],  # noqa: S603 - our own script
                                 stdout=subprocess.PIPE, text=True)
     env = {**os.environ}
-    results: dict[str, Any] = {"database": connection.vendor, "deliveries": deliveries}
+    results: dict[str, Any] = {"database": connection.vendor, "deliveries": deliveries,
+                               "load_average_at_start": round(os.getloadavg()[0], 1)}
     try:
         port = int(receiver.stdout.readline())
         tenant = create_tenant(name="Bench webhooks", slug=f"bench-webhooks-{int(time.time())}").tenant
@@ -163,6 +164,7 @@ def run(*, deliveries: int, steady: int = 200) -> dict[str, Any]:
     finally:
         receiver.terminate()
         receiver.wait(timeout=10)
+    results["load_average_at_end"] = round(os.getloadavg()[0], 1)
     return results
 
 
