@@ -380,3 +380,18 @@ def test_listing_events_costs_two_queries_after_authentication(tenant: TenantKey
     with CaptureQueriesContext(connection) as many:
         assert len(admin_client.get("/v1/events?limit=100").json()["data"]) == 65
     assert len(few) == len(many)
+
+
+def test_awkward_text_round_trips_through_the_bulk_insert(tenant: TenantKeys, user: User) -> None:
+    """The rows travel as one JSON parameter: quotes, backslashes, JSON-looking text, non-BMP characters
+    and line separators come back exactly."""
+    awkward = 'Mozilla/5.0 "quoted" \\back\\slash {"json": [1]} \u2028 \U0001f600 ü ❤ \'single\' $[0]'
+    sessions = SessionFactory.create_batch(3, user=user, user_agent=awkward, browser="", os="", country=None,
+                                           ip_address=None)
+    services.revoke_sessions(sessions=Session.objects.filter(user=user), reason=RevocationReason.SIGNED_OUT,
+                             actor=Actor("operator", 'o"p\\erator'))
+    stored = list(Event.objects.order_by("seq"))
+    assert [e.data["session"]["user_agent"] for e in stored] == [awkward] * 3
+    assert {(e.actor_id, e.data["session"]["country"], e.data["session"]["ip_address"]) for e in stored} == {
+        ('o"p\\erator', None, None)}
+    assert sorted(e.session_id for e in stored) == sorted(s.id for s in sessions)
