@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
@@ -300,3 +301,18 @@ def test_the_documented_receivers_recipes_verify_a_real_delivery(tenant, httpser
                                          h["HelloJohn-Timestamp"])
     assert not receiver.verify_standard("whsec_" + "A" * 44, body, h["webhook-id"], h["webhook-timestamp"],
                                         h["webhook-signature"])
+
+
+def test_a_drain_costs_one_statement_per_delivery_plus_a_few_per_batch(tenant, httpserver: HTTPServer):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    make_endpoint(tenant.tenant, receiver_url(httpserver))
+    emit(tenant.tenant, count=100)
+    with CaptureQueriesContext(connection) as queries:
+        assert deliver_due(batch_size=20) == 100
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN IMMEDIATE", "COMMIT")
+                  and not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+    results = [s for s in statements if s.startswith('UPDATE "sessions_app_webhookdelivery" SET "status"')]
+    assert len(results) == 100  # the attempt, the status and the lease's end: one UPDATE each
+    # Each batch of 20: select, lease, wake-up check (and insert), load; one endpoint write, one final check.
+    assert len(statements) - len(results) <= 6 * 5 + 4, statements
+    assert httpserver.log and len(httpserver.log) == 100
