@@ -18,6 +18,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
 from sessions_app import audit, webhooks
@@ -38,7 +39,8 @@ _COLUMNS = ("public_id", "tenant_id", "type", "actor_type", "actor_id", "user_id
 # defaults costs several times more, which a revoke-all of 10,000 sessions pays 10,000 times.
 _POSITIONAL = ("seq", "public_id", "tenant_id", "type", "actor_type", "actor_id", "user_id", "session_id", "data",
                "created_at")
-assert tuple(f.attname for f in Event._meta.concrete_fields) == _POSITIONAL, "Event's columns changed"
+if tuple(f.attname for f in Event._meta.concrete_fields) != _POSITIONAL:
+    raise ImproperlyConfigured("sessions_app.events: Event's columns changed; update _POSITIONAL")
 
 
 def _event(*, type: str, tenant_id: str, actor: Actor, now: datetime, data: dict[str, Any],
