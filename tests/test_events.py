@@ -21,6 +21,7 @@ from tenants_app import secrets
 from tenants_app.models import ApiKey, TenantConfig, User
 from tests.conftest import DESKTOP_CHROME, TenantKeys, client_with, user_client
 from tests.factories import TEST_PASSWORD, SessionFactory
+from tests.webpages import session_of, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -395,3 +396,16 @@ def test_awkward_text_round_trips_through_the_bulk_insert(tenant: TenantKeys, us
     assert {(e.actor_id, e.data["session"]["country"], e.data["session"]["ip_address"]) for e in stored} == {
         ('o"p\\erator', None, None)}
     assert sorted(e.session_id for e in stored) == sorted(s.id for s in sessions)
+
+
+def test_the_sessions_page_records_its_sign_in_and_sign_outs(tenant: TenantKeys, user: User) -> None:
+    desktop = signed_in()
+    phone = signed_in(user_agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) Mobile/15E148 Safari/604.1")
+    laptop = signed_in()
+    phone_id, desktop_id, laptop_id = session_of(phone).id, session_of(desktop).id, session_of(laptop).id
+    assert desktop.post(f"/t/acme/sessions/{phone_id}/sign-out").status_code == 302
+    assert desktop.post("/t/acme/sign-out").status_code == 302
+    me = {"type": "user", "id": user.id}
+    assert [(e["type"], e["actor"]) for e in envelopes(type="session.created")] == [("session.created", me)] * 3
+    assert _revoked() == [(phone_id, "revoked_by_user", me), (desktop_id, "signed_out", me)]
+    assert laptop_id not in {e["data"]["session"]["id"] for e in envelopes(type="session.revoked")}
