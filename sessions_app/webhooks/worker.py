@@ -47,7 +47,6 @@ MAX_RETRY_AFTER = timedelta(hours=24)
 _UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.FAILED)
 
 
-
 @dataclass
 class _Run:
     """What one run keeps between its attempts: connections, decrypted secrets, endpoints' last writes."""

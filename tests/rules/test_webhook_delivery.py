@@ -3,6 +3,7 @@ Retry-After, redirects, the 5-day rule, the outbox (docs/api.md, "Webhooks")."""
 
 import importlib.util
 import json
+import time
 from datetime import timedelta
 
 import pytest
@@ -20,7 +21,7 @@ from werkzeug import Response
 from sessions_app.event_model import Event
 from sessions_app.renderings import event_dict
 from sessions_app.webhook_models import DeliveryStatus, DisabledReason, EndpointStatus, WebhookDelivery
-from sessions_app.webhooks import services
+from sessions_app.webhooks import outbound, sender, services
 from sessions_app.webhooks.worker import deliver_due
 from tenants_app.ids import new_id
 from tests.webhook_helpers import LOOPBACK, emit, hellojohn_hmac, make_due, make_endpoint, receiver_url
@@ -316,3 +317,18 @@ def test_a_drain_costs_one_statement_per_delivery_plus_a_few_per_batch(tenant, h
     # Each batch of 20: select, lease, wake-up check (and insert), load; one endpoint write, one final check.
     assert len(statements) - len(results) <= 6 * 5 + 4, statements
     assert httpserver.log and len(httpserver.log) == 100
+
+
+def test_an_answer_slower_than_the_timeout_is_a_failed_attempt(httpserver: HTTPServer):
+    """The contract's 30 s, shortened here: a 2xx that comes too late does not count."""
+    def slow(request):
+        time.sleep(1.5)
+        return Response("late but ok")
+
+    httpserver.expect_request("/hook").respond_with_handler(slow)
+    target = outbound.check_url(receiver_url(httpserver))
+    started = time.monotonic()
+    outcome = sender.post(target, body=b"{}", headers={}, timeout=0.5)
+    assert (outcome.response_status, outcome.error, outcome.succeeded) == (None, "timeout", False)
+    assert time.monotonic() - started < 1.4
+    assert sender.TIMEOUT_SECONDS == 30
