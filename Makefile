@@ -4,8 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# The demo runs in debug mode on plain HTTP; production settings are described in the README.
-RUN_ENV := DJANGO_DEBUG=true HJ_PUBLIC_URL=http://$(HOST):$(PORT)
+# The demo runs in debug mode on plain HTTP; production settings are described in the README. It lets
+# webhooks reach a receiver on this machine (docs/examples/webhook_receiver.py), with retries in seconds.
+RUN_ENV := DJANGO_DEBUG=true HJ_PUBLIC_URL=http://$(HOST):$(PORT) HJ_WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8 \
+	HJ_WEBHOOK_RETRY_SCHEDULE=0,10,30,60,120
 PYTEST_ARGS ?=
 
 .PHONY: run test test-sqlite test-postgres lint bench install clean openapi lint-openapi node-deps
@@ -25,7 +27,10 @@ install: $(VENV)/.runtime
 run: $(VENV)/.runtime
 	$(RUN_ENV) $(PY) manage.py migrate --verbosity 0
 	$(RUN_ENV) $(PY) manage.py seed_demo 2>/dev/null
-	$(RUN_ENV) $(PY) manage.py runserver $(HOST):$(PORT)
+	@# The server and one webhook worker: one command, one Ctrl-C (the worker ends with the server).
+	@$(RUN_ENV) sh -c '$(PY) manage.py db_worker --no-reload --verbosity 0 & worker=$$!; \
+		trap "kill $$worker 2>/dev/null; wait $$worker" EXIT INT TERM; \
+		$(PY) manage.py runserver $(HOST):$(PORT)'
 
 # The whole suite on SQLite, then again on a throwaway PostgreSQL cluster when pg_ctl exists
 # (required under CI=true).

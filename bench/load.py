@@ -42,6 +42,7 @@ def _server_env(port: int) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "hellojohn_project.settings",
         "DJANGO_SECRET_KEY": "bench-load-secret-key-not-for-production-0123456789",
+        "HJ_ENCRYPTION_KEY": "YmVuY2gtb25seS13ZWJob29rLXNlY3JldC1rZXktMzI=",
         "DJANGO_DEBUG": "false", "ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false",
         "HJ_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "LOG_LEVEL": "WARNING",

@@ -78,6 +78,41 @@ def scale_section(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def events_section(results: dict[str, Any]) -> list[str]:
+    present = [(label, db["revoke_all_events"]) for _, label, db in _present(results) if "revoke_all_events" in db]
+    if not present:
+        return []
+    rows = [[f"{entry['sessions_of_user']:,}",
+             *[f"{s[i]['ms_per_call']:.1f} = {s[i]['us_per_session']:.0f} µs/session "
+               f"(before: {s[i]['us_per_session_before_events']}); {s[i]['queries']} queries, "
+               f"{s[i]['session_updates']} UPDATE, {s[i]['event_inserts']} INSERT" for _, s in present]]
+            for i, entry in enumerate(present[0][1])]
+    return [
+        "### 3b. Revoke-all with its events: one session.revoked per session, same transaction", "",
+        *_table(["sessions of the user", *[f"{label}: ms (µs/session before the event log; statements)"
+                                          for label, _ in present]], rows), "",
+    ]
+
+
+def webhooks_section(results: dict[str, Any]) -> list[str]:
+    present = [(label, db["webhooks"]) for _, label, db in _present(results) if "webhooks" in db]
+    if not present:
+        return []
+    rows = [
+        ["queued deliveries drained by one worker", *[f"{w['deliveries']:,} in {w['drain']['seconds']} s"
+                                                      for _, w in present]],
+        ["deliveries per second", *[w["drain"]["deliveries_per_second"] for _, w in present]],
+        ["commit to receipt, queue of all of them: p50 / p99 ms",
+         *[f"{w['drain']['lag_p50_ms']:,} / {w['drain']['lag_p99_ms']:,}" for _, w in present]],
+        ["commit to receipt, one change at a time: p50 / p99 ms",
+         *[f"{w['steady']['lag_p50_ms']} / {w['steady']['lag_p99_ms']}" for _, w in present]],
+    ]
+    return [
+        "### 3c. Webhooks: one `db_worker` process, a local receiver process, deliveries of one endpoint", "",
+        *_table(["", *[label for label, _ in present]], rows), "",
+    ]
+
+
 def credentials_section(results: dict[str, Any]) -> list[str]:
     present = _present(results)
     if not present:
@@ -143,6 +178,15 @@ def checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
             if name.startswith("revoke_all"):
                 found.append((f"{label}: {name.replace('_', ' ')} is one write statement",
                               all(entry["session_writes"] == 1 for entry in series)))
+        series = db.get("revoke_all_events")
+        if series is not None:
+            found.append((f"{label}: revoke all with events is one UPDATE and one event INSERT at every size",
+                          all(e["session_updates"] == 1 and e["event_inserts"] == 1 for e in series)
+                          and len({e["queries"] for e in series}) == 1))
+        hooks = db.get("webhooks")
+        if hooks is not None:
+            found.append((f"{label}: every queued webhook delivery arrived and succeeded",
+                          hooks["drain"]["succeeded"] == hooks["deliveries"]))
     load = results.get("postgresql", {}).get("load")
     if load is not None:
         check = load["revocation_check"]
@@ -162,7 +206,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"load average {machine['load_average_at_start']:.1f} at the start, {machine['load_average_at_end']:.1f} "
         "at the end).",
         "",
-        *hot_path_section(results), *scale_section(results), *credentials_section(results), *load_section(results),
+        *hot_path_section(results), *scale_section(results), *events_section(results),
+        *webhooks_section(results),
+        *credentials_section(results), *load_section(results),
         "### Checks", "",
         *[f"- {'ok' if passed else '**FAILED**'}: {name}" for name, passed in results["checks"]],
     ]

@@ -18,7 +18,7 @@ import django
 
 SIZES = (10, 1_000, 10_000)
 FILL_ROWS, FILL_USERS = 1_000_000, 20_000
-SECTIONS = ("hot", "scale", "credentials", "large", "load")
+SECTIONS = ("hot", "scale", "events", "webhooks", "credentials", "large", "load")
 
 
 def _log(message: str) -> None:
@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from bench import credentials, hot_path, scale
+    from bench import credentials, events, hot_path, scale
     from bench.fixtures import fill_sessions_table, make_tenant
 
     vendor = connection.vendor
@@ -75,6 +75,18 @@ def main(argv: list[str]) -> int:
         _log(f"{vendor}: 2-3. listing and revoke-all at {', '.join(map(str, SIZES))} sessions")
         results["listing"] = [scale.listing(tenant, n, repeat=repeat) for n in SIZES]
         results["revoke_all"] = [scale.revoke_all(tenant, n, repeat=revokes) for n in SIZES]
+
+    if "events" in wanted:
+        _log(f"{vendor}: 3b. revoke-all with its events at {', '.join(map(str, SIZES))} sessions")
+        results["revoke_all_events"] = [events.revoke_all_with_events(tenant, n, repeat=revokes, vendor=vendor)
+                                        for n in SIZES]
+
+    if "webhooks" in wanted:
+        from bench import webhooks
+
+        deliveries = 1_000 if args.quick else 10_000
+        _log(f"{vendor}: 3c. one webhook worker draining {deliveries:,} queued deliveries to a local receiver")
+        results["webhooks"] = webhooks.run(deliveries=deliveries, steady=50 if args.quick else 200)
 
     if "credentials" in wanted:
         _log(f"{vendor}: 4. refresh rotations and sign-ins (production Argon2)")

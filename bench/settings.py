@@ -9,6 +9,7 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "bench-secret-key-not-for-production-0123456789abcdef")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("HJ_ENCRYPTION_KEY", "YmVuY2gtb25seS13ZWJob29rLXNlY3JldC1rZXktMzI=")
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,testserver")
 for _scope in ("SIGN_IN_PER_IP", "SIGN_IN_PER_EMAIL", "SIGN_UP_PER_IP", "SIGN_UP_PER_KEY",
                "REFRESH_PER_IP", "REFRESH_PER_KEY", "WEB_SIGN_IN"):

@@ -48,6 +48,8 @@ INSTALLED_APPS = [
     "hellojohn_project.api.apps.ApiConfig",
     "axes",
     "hellojohn_project",
+    "django_tasks",
+    "django_tasks_db",
     "tenants_app",
     "sessions_app",
 ]
@@ -196,6 +198,8 @@ SPECTACULAR_SETTINGS = {
         "RevokedReasonEnum": "sessions_app.models.RevocationReason",
         "DeviceTypeEnum": "sessions_app.models.DeviceType",
         "VerifyReasonEnum": "sessions_app.api.serializers.VERIFY_REASONS",
+        "WebhookStatusEnum": "sessions_app.webhook_models.EndpointStatus",
+        "DeliveryStatusEnum": "sessions_app.webhook_models.DeliveryStatus",
     },
     # The error envelope, security schemes, servers and tags (hellojohn_project/api/schema.py).
     "POSTPROCESSING_HOOKS": [
@@ -229,8 +233,38 @@ HJ_ACTIVITY_WRITE_INTERVAL = timedelta(seconds=env.int("HJ_ACTIVITY_WRITE_INTERV
 HJ_KEY_USAGE_WRITE_INTERVAL = timedelta(seconds=60)
 # Revoked and expired sessions are deleted by `purge_sessions` after this many days.
 HJ_SESSION_RETENTION_DAYS = env.int("HJ_SESSION_RETENTION_DAYS", default=30)
+# Events (GET /v1/events, the admin's histories) are deleted by `purge_events` after this many days.
+HJ_EVENT_RETENTION_DAYS = env.int("HJ_EVENT_RETENTION_DAYS", default=90)
 # Largest accepted /v1 request body; larger ones answer 413 payload_too_large.
 HJ_MAX_BODY_BYTES = env.int("HJ_MAX_BODY_BYTES", default=64 * 1024)
+
+# --- Webhooks (docs/api.md, "Webhooks") ----------------------------------------------------------
+# Keys that encrypt webhook signing secrets at rest (Fernet keys, comma-separated): the first encrypts,
+# every one decrypts, so a key is rotated by putting a new one first. Debug only: derived from SECRET_KEY.
+HJ_ENCRYPTION_KEYS = env.list("HJ_ENCRYPTION_KEY", default=[])
+if not HJ_ENCRYPTION_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured("HJ_ENCRYPTION_KEY is required when DJANGO_DEBUG is off.")
+    import base64
+    import hashlib
+
+    HJ_ENCRYPTION_KEYS = [base64.urlsafe_b64encode(hashlib.sha256(SECRET_KEY.encode()).digest()).decode()]
+# Delay of each delivery attempt after the previous one, seconds: at once, 5 min, 30 min, 2 h, 5 h;
+# after the last, the delivery is permanently_failed.
+HJ_WEBHOOK_RETRY_SCHEDULE = env.list("HJ_WEBHOOK_RETRY_SCHEDULE", cast=int, default=[0, 300, 1800, 7200, 18000])
+# Networks endpoints may resolve into besides public addresses (development: "127.0.0.0/8"); with it,
+# http:// is accepted for those addresses. Cloud metadata addresses stay refused whatever it says.
+HJ_WEBHOOK_ALLOWED_NETWORKS = env.list("HJ_WEBHOOK_ALLOWED_NETWORKS", default=[])
+# How long a worker holds the deliveries it took; after that another worker takes them again (a worker
+# that died mid-delivery). Keep it above the 30 s attempt timeout, or a slow attempt may be sent twice.
+HJ_WEBHOOK_LEASE_SECONDS = env.int("HJ_WEBHOOK_LEASE_SECONDS", default=60)
+# The background worker's queue: `manage.py db_worker` (django-tasks' database backend) runs it.
+TASKS = {
+    "default": {
+        "BACKEND": "django_tasks_db.DatabaseBackend",
+        "QUEUES": ["default"],
+    },
+}
 
 # --- Security (Django's deployment checklist) ---------------------------------------------------
 # Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients).

@@ -10,6 +10,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from sessions_app.event_model import ActorType, Event, EventType  # noqa: F401  (the event log's models)
+from sessions_app.webhook_models import WebhookDelivery, WebhookEndpoint  # noqa: F401  (webhooks' models)
 from tenants_app.ids import ID_LENGTH, new_id
 from tenants_app.models import Tenant, User
 

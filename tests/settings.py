@@ -8,6 +8,7 @@ import os
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-for-the-suite-only-0123456789abcdef")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+os.environ.setdefault("HJ_ENCRYPTION_KEY", "dGVzdC1vbmx5LXdlYmhvb2stc2VjcmV0LWtleS0wMzI=")
 
 from hellojohn_project.settings import *  # noqa: F403
 

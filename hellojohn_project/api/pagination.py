@@ -19,7 +19,7 @@ from hellojohn_project.api.errors import InvalidParameter
 from hellojohn_project.api.params import int_param
 
 CURSOR_PREFIX = "cur_"
-_ROW_ID = re.compile(r"[a-z]{3}_[0-9A-HJKMNP-TV-Z]{26}")
+_ROW_ID = re.compile(r"[a-z]{2,3}_[0-9A-HJKMNP-TV-Z]{26}")  # wh_ ids have a two-letter prefix
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 
 
@@ -69,3 +69,43 @@ def paginate(request: Request, queryset: QuerySet, *, time_field: str,
         "data": render(rows),
         "pagination": {"total": total, "limit": limit, "has_more": has_more, "next_cursor": next_cursor},
     }
+
+
+def paginate_log(request: Request, queryset: QuerySet, *, position_field: str,
+                 render: Callable[[Sequence[Model]], list[dict[str, Any]]]) -> dict[str, Any]:
+    """One page of a log (the event log) newest first, by its integer position: two queries.
+
+    The cursor holds the last row's position, so it stays valid however many rows are appended."""
+    limit = int_param(request, "limit", default=DEFAULT_LIMIT, low=1, high=MAX_LIMIT)
+    cursor = request.query_params.get("cursor")
+    total = queryset.count()
+    page_qs = queryset.order_by(f"-{position_field}")
+    if cursor is not None:
+        page_qs = page_qs.filter(**{f"{position_field}__lt": _decode_position(cursor)})
+    rows = list(page_qs[: limit + 1])
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if has_more:
+        raw = json.dumps(["p", getattr(rows[-1], position_field)], separators=(",", ":")).encode()
+        next_cursor = CURSOR_PREFIX + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return {
+        "data": render(rows),
+        "pagination": {"total": total, "limit": limit, "has_more": has_more, "next_cursor": next_cursor},
+    }
+
+
+def _decode_position(cursor: str) -> int:
+    invalid = InvalidParameter("Invalid 'cursor': pass back next_cursor as received.",
+                               fields={"cursor": ["Malformed cursor."]})
+    if not cursor.startswith(CURSOR_PREFIX) or len(cursor) > 100:
+        raise invalid
+    payload = cursor[len(CURSOR_PREFIX):]
+    try:
+        kind, position = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError) as exc:
+        raise invalid from exc
+    # A bool is an int to Python; a position beyond a signed 64-bit integer overflows the database.
+    if kind != "p" or type(position) is not int or not 0 < position < 2**63:
+        raise invalid
+    return position

@@ -2,6 +2,7 @@
 400 invalid_parameter naming the parameter, never as an exception further down."""
 
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from rest_framework.request import Request
@@ -65,3 +66,20 @@ def country_param(request: Request, name: str = "country") -> str | None:
     if len(raw) != 2 or not raw.isascii() or not raw.isalpha():
         raise _invalid(name, "Must be an ISO 3166-1 alpha-2 code such as US.")
     return raw.upper()
+
+
+def timestamp_param(request: Request, name: str) -> datetime | None:
+    """An RFC 3339 timestamp with an offset (`2024-01-15T10:30:00Z`), in UTC."""
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    message = "Must be an RFC 3339 timestamp such as 2024-01-15T10:30:00Z."
+    if len(raw) > 40 or not raw.isascii():
+        raise _invalid(name, message)
+    try:
+        parsed = datetime.fromisoformat(raw.replace("z", "Z"))
+        if parsed.tzinfo is None:
+            raise ValueError(raw)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise _invalid(name, message) from exc

@@ -118,6 +118,8 @@ TAGS = [
     {"name": "users", "description": "The tenant's end users (secret key)."},
     {"name": "admin", "description": "The tenant's session rules (secret key)."},
     {"name": "keys", "description": "The public keys that verify access tokens."},
+    {"name": "events", "description": "The tenant's event log: what happened to its sessions and users (secret key)."},
+    {"name": "webhooks", "description": "Endpoints that receive events, their deliveries and secrets (secret key)."},
 ]
 SERVERS = [{
     "url": "{base_url}",

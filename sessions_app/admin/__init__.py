@@ -6,6 +6,6 @@ lives here rather than in `tenants_app`, because it reads sessions and revokes t
 imports nothing from `sessions_app`.
 """
 
-from sessions_app.admin import api_keys, sessions, tenants, users
+from sessions_app.admin import api_keys, sessions, tenants, users, webhooks
 
-__all__ = ["api_keys", "sessions", "tenants", "users"]
+__all__ = ["api_keys", "sessions", "tenants", "users", "webhooks"]

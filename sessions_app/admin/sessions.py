@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from sessions_app import services
 from sessions_app.admin.filters import CountryFilter, SessionStatusFilter
+from sessions_app.admin.history import event_history
 from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.admin.permissions import REVOKE_SESSIONS, may, operator_actor
 from sessions_app.admin_selectors import users_matching_email
@@ -77,8 +78,9 @@ class SessionAdmin(admin.ModelAdmin):
         ("Device", {"fields": ("device", "device_type", "browser", "os", "user_agent", "ip_address", "country")}),
         ("Lifetime", {"fields": ("created_at", "last_active_at", "expires_at")}),
         ("Revocation", {"fields": ("revoked_at", "revoked_reason", "revoked_by")}),
+        ("History", {"fields": ("history",)}),
     )
-    readonly_fields = ("status", "device")
+    readonly_fields = ("status", "device", "history")
 
     # --- Read-only, never added or deleted ------------------------------------------------------
 
@@ -118,6 +120,10 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status(self, session: Session) -> str:
         return status_badge(session_status(session))
+
+    @admin.display(description="events")
+    def history(self, session: Session) -> str:
+        return event_history(session_id=session.pk)
 
     # --- Revocation -----------------------------------------------------------------------------
 

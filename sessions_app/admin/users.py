@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app import services
+from sessions_app.admin.history import event_history
 from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.admin.permissions import CHANGE_USERS, REVOKE_SESSIONS, may, operator_actor
 from sessions_app.admin_selectors import users_matching_email
@@ -35,8 +36,9 @@ class UserAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     list_max_show_all = 100
     show_facets = admin.ShowFacets.NEVER
-    fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions")
-    readonly_fields = ("active_sessions",)
+    fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions",
+              "history")
+    readonly_fields = ("active_sessions", "history")
     actions = ["sign_out_everywhere", "disable", "enable"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -72,6 +74,10 @@ class UserAdmin(admin.ModelAdmin):
             for s in active_sessions_for(user, now=timezone.now())
         ]
         return render_to_string(ACTIVE_SESSIONS_TEMPLATE, {"sessions": sessions}) if sessions else "None"
+
+    @admin.display(description="events")
+    def history(self, user: User) -> str:
+        return event_history(user_id=user.pk)
 
     @admin.action(description="Sign out of all devices", permissions=["revoke"])
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:

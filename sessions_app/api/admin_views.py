@@ -49,7 +49,7 @@ class UserViewSet(ViewSet):
     def create(self, request: Request) -> Response:
         data = validated(UserCreateIn, request)
         user = services.create_user(tenant=request.user.tenant, email=data["email"],
-                                    password=data.get("password"), name=data["name"])
+                                    password=data.get("password"), name=data["name"], actor=actor_of(request.user))
         return Response(UserOut(user).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(

@@ -1,6 +1,5 @@
 """Input and output serializers of the /v1 contract (docs/api.md §7 objects, §8 to §10 endpoints)."""
 
-from datetime import datetime
 from typing import Any
 
 from drf_spectacular.utils import extend_schema_serializer
@@ -8,6 +7,7 @@ from rest_framework import serializers
 
 from hellojohn_project.api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField
 from sessions_app.models import RevocationReason, Session, SessionStatus
+from sessions_app.renderings import session_dict, timestamp, user_dict
 from sessions_app.services import IssuedSession
 from tenants_app.models import (
     ACCESS_TOKEN_TTL_RANGE,
@@ -19,13 +19,6 @@ from tenants_app.models import (
     User,
 )
 from tenants_app.origins import InvalidOrigin, normalize_origins
-
-TIMESTAMP = "%Y-%m-%dT%H:%M:%SZ"
-
-
-def timestamp(value: datetime | None) -> str | None:
-    return value.strftime(TIMESTAMP) if value is not None else None
-
 
 # --- Output ---------------------------------------------------------------------------------------
 
@@ -44,15 +37,7 @@ class UserOut(serializers.ModelSerializer):
     tenant_id = serializers.CharField()
 
     def to_representation(self, user: User) -> dict[str, Any]:
-        return {
-            "id": user.id,
-            "tenant_id": user.tenant_id,
-            "email": user.email,
-            "name": user.name,
-            "status": user.status,
-            "created_at": timestamp(user.created_at),
-            "last_sign_in_at": timestamp(user.last_sign_in_at),
-        }
+        return user_dict(user)
 
 
 class SessionOut(serializers.ModelSerializer):
@@ -74,23 +59,7 @@ class SessionOut(serializers.ModelSerializer):
         return session.status_at(self.context["now"], self.context["idle_timeout"])
 
     def to_representation(self, session: Session) -> dict[str, Any]:
-        data = {
-            "id": session.id,
-            "user_id": session.user_id,
-            "tenant_id": session.tenant_id,
-            "status": self.get_status(session),
-            "user_agent": session.user_agent,
-            "ip_address": session.ip_address,
-            "country": session.country,
-            "device_type": session.device_type,
-            "browser": session.browser,
-            "os": session.os,
-            "created_at": timestamp(session.created_at),
-            "last_active_at": timestamp(session.last_active_at),
-            "expires_at": timestamp(session.expires_at),
-            "revoked_at": timestamp(session.revoked_at),
-            "revoked_reason": session.revoked_reason,
-        }
+        data = session_dict(session, now=self.context["now"], idle_timeout=self.context["idle_timeout"])
         if "current_session_id" in self.context:
             data["current"] = session.pk == self.context["current_session_id"]
         return data

@@ -5,8 +5,11 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.utils import timezone
 
-from sessions_app.actors import Actor
+from sessions_app import events
+from sessions_app.actors import SYSTEM, Actor
+from sessions_app.event_model import Event, EventType
 from sessions_app.models import RevocationReason, Session
 from sessions_app.services.revocation import revoke_user_sessions
 from tenants_app.exceptions import EmailAlreadyExists, InvalidCredentials, InvalidEmail, PasswordTooWeak
@@ -39,13 +42,18 @@ def _validated_password_hash(password: str, *, user: User, field: str = "passwor
     return make_password(password)
 
 
-def create_user(*, tenant: Tenant, email: str, password: str | None, name: str = "") -> User:
-    """A user of `tenant`. Without a password the user exists but cannot sign in until one is set."""
+def create_user(*, tenant: Tenant, email: str, password: str | None, name: str = "",
+                actor: Actor | None = SYSTEM) -> User:
+    """A user of `tenant`. Without a password the user exists but cannot sign in until one is set.
+
+    `actor` None: the new user, signing up."""
     user = User(tenant=tenant, email=normalize_email(email), name=name)
+    actor = actor or Actor.for_user(user.id)
     user.password = _validated_password_hash(password, user=user) if password else make_password(None)
     try:
         with transaction.atomic():
             user.save()
+            events.record(events.user_changed(type=EventType.USER_CREATED, user=user, actor=actor, now=user.created_at))
     except IntegrityError as exc:
         raise EmailAlreadyExists() from exc
     return user
@@ -55,6 +63,7 @@ def update_user(*, user: User, actor: Actor, name: str | None = None, status: st
                 password: str | None = None) -> User:
     """Disabling a user or setting a new password signs the user out everywhere."""
     fields: list[str] = []
+    updated = (name is not None and name != user.name) or (status is not None and status != user.status)
     if name is not None:
         user.name = name
         fields.append("name")
@@ -71,11 +80,20 @@ def update_user(*, user: User, actor: Actor, name: str | None = None, status: st
         _lock(user)
         if fields:
             user.save(update_fields=fields)
+        events.record(*_user_events(user=user, actor=actor, disabled=newly_disabled,
+                                    updated=updated and not newly_disabled, password=password is not None))
         if newly_disabled:
             revoke_user_sessions(user=user, reason=RevocationReason.USER_DISABLED, actor=actor)
         elif password is not None:
             revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED, actor=actor)
     return user
+
+
+def _user_events(*, user: User, actor: Actor, updated: bool, disabled: bool, password: bool) -> list[Event]:
+    now = timezone.now()
+    changes = [(updated, EventType.USER_UPDATED), (disabled, EventType.USER_DISABLED),
+               (password, EventType.USER_PASSWORD_CHANGED)]
+    return [events.user_changed(type=type_, user=user, actor=actor, now=now) for happened, type_ in changes if happened]
 
 
 def _lock(user: User) -> None:
@@ -92,5 +110,6 @@ def change_password(*, session: Session, current_password: str, new_password: st
         _lock(user)  # as update_user: sign-ins in flight finish first or see the new password
         user.password = password_hash
         user.save(update_fields=["password"])
-        revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED,
-                             actor=Actor.for_user(user.id), keep=session)
+        actor = Actor.for_user(user.id)
+        events.record(*_user_events(user=user, actor=actor, updated=False, disabled=False, password=True))
+        revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED, actor=actor, keep=session)

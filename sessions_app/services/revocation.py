@@ -11,14 +11,15 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.exceptions import EmptyResultSet
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sessions_app import audit
+from sessions_app import events
 from sessions_app.actors import Actor
 from sessions_app.exceptions import SessionNotFound
 from sessions_app.models import RevocationReason, Session, active_q
-from sessions_app.orm_internals import update_returning
+from sessions_app.orm_internals import update_returning_instances
 from sessions_app.selectors import idle_timeout_of
 from tenants_app.models import User
 from tenants_app.selectors import config_of
@@ -71,24 +72,22 @@ def _revoke(sessions: QuerySet[Session], *, reason: RevocationReason, actor: Act
             now: datetime | None) -> list[str]:
     """Revokes every still-unrevoked session in `sessions`, in one UPDATE; answers their ids.
 
-    Revoking a revoked session changes nothing, and an empty set revokes nothing. The statement is
-    atomic on its own, so a caller's transaction (the session limit's, say) takes it along, and racing
-    calls never revoke or count the same session twice.
+    Revoking a revoked session changes nothing, and an empty set revokes nothing. Racing calls never
+    revoke or count the same session twice. Each revoked session gets its session.revoked event in
+    the same transaction, all in one INSERT (docs/api.md, "Events"); the audit lines follow the
+    events once they commit.
     """
     sessions = sessions.filter(revoked_at__isnull=True)
     if sessions.query.is_empty():
         return []
-    try:
-        rows = update_returning(
-            sessions,
-            {"revoked_at": now or timezone.now(), "revoked_reason": reason, "revoked_by": actor.operator},
-            returning=("id", "tenant"),
-        )
-    except EmptyResultSet:  # a filter that can match nothing, such as `pk__in=[]`
-        return []
-    for tenant_id in {tenant_id for _, tenant_id in rows}:
-        audit.sessions_revoked(
-            tenant_id=tenant_id, session_ids=[sid for sid, tid in rows if tid == tenant_id],
-            reason=reason, actor=actor.label,
-        )
-    return [session_id for session_id, _ in rows]
+    now = now or timezone.now()
+    # No savepoint: the revocation and its events stand or fall with the caller's transaction.
+    with transaction.atomic(savepoint=False):
+        try:
+            revoked = update_returning_instances(
+                sessions, {"revoked_at": now, "revoked_reason": reason, "revoked_by": actor.operator},
+            )
+        except EmptyResultSet:  # a filter that can match nothing, such as `pk__in=[]`
+            return []
+        events.record_many(events.sessions_revoked(sessions=revoked, reason=reason, actor=actor, now=now))
+    return [session.id for session in revoked]

@@ -9,8 +9,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from sessions_app import audit
-from sessions_app.actors import SYSTEM
+from sessions_app import audit, events
+from sessions_app.actors import SYSTEM, Actor
 from sessions_app.device import DeviceInfo
 from sessions_app.models import CredentialKind, RevocationReason, Session, active_q
 from sessions_app.services.accounts import canonical_email, create_user
@@ -83,6 +83,9 @@ def start_session(*, user: User, device: DeviceInfo, kind: CredentialKind = Cred
             user_agent=device.user_agent, ip_address=device.ip_address, country=device.country,
             device_type=device.device_type, browser=device.browser, os=device.os,
         )
+        refresh = issue_refresh_token(session=session, now=now, kind=kind)
+        session.tenant = user.tenant
+        events.record(events.session_created(session=session, actor=Actor.for_user(user.id), now=now))
         if config.max_sessions_per_user is not None:
             # Newest first; everything past the limit is the oldest and goes (the new session is
             # kept whatever the clocks say: it is the one this sign-in answers with).
@@ -94,9 +97,7 @@ def start_session(*, user: User, device: DeviceInfo, kind: CredentialKind = Cred
                 .values_list("pk", flat=True)[keep:]
             )
             revoke_sessions(session_ids=excess, reason=RevocationReason.SESSION_LIMIT, actor=SYSTEM, now=now)
-        refresh = issue_refresh_token(session=session, now=now, kind=kind)
     user.last_sign_in_at = now
-    session.tenant = user.tenant
     audit.sign_in_succeeded(tenant_id=user.tenant_id, user_id=user.id, session_id=session.id,
                             ip_address=device.ip_address)
     return issued(session=session, refresh=refresh, now=now)
@@ -110,6 +111,6 @@ def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo,
 
 
 def sign_up(*, tenant: Tenant, email: str, password: str, name: str, device: DeviceInfo) -> SignedIn:
-    user = create_user(tenant=tenant, email=email, password=password, name=name)
+    user = create_user(tenant=tenant, email=email, password=password, name=name, actor=None)
     user.tenant = tenant
     return SignedIn(user=user, issued=start_session(user=user, device=device))

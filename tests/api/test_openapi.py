@@ -232,3 +232,16 @@ def test_a_view_may_declare_more_errors_and_they_get_the_envelope():
     assert operation["responses"]["422"] == {"description": "Bad URL (invalid_webhook_url).",
                                              "content": {"application/json": {"schema": {
                                                  "$ref": "#/components/schemas/ErrorEnvelope"}}}}
+
+
+@pytest.mark.django_db
+def test_the_event_log_is_documented(client):
+    schema = client.get("/v1/openapi.json").json()
+    operation = schema["paths"]["/v1/events"]["get"]
+    assert set(schema["paths"]["/v1/events"]) == {"get"}
+    assert {p["name"] for p in operation["parameters"]} >= {"type", "user_id", "session_id", "since", "until",
+                                                            "limit", "cursor"}
+    page = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    event = schema["components"]["schemas"][page]["properties"]["data"]["items"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schema["components"]["schemas"][event]["properties"]) == {"id", "type", "created_at", "tenant_id",
+                                                                         "actor", "data"}

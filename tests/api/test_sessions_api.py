@@ -213,4 +213,6 @@ def test_revoke_all_costs_the_same_for_1_and_500_sessions(tenant, user):
     SessionFactory.create_batch(500, user=user)
     with CaptureQueriesContext(connection) as many:
         assert admin.delete(f"/v1/sessions?user_id={user.id}").json() == {"revoked": 500}
-    assert len(one) == len(many) <= 4
+    # The key, the user, the UPDATE, the events' INSERT and the webhook endpoints they go to (and on
+    # PostgreSQL the event-log lock): tests/test_events.py counts the statements of revocation itself.
+    assert len(one) == len(many) <= 5 + (connection.vendor == "postgresql")

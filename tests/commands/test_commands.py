@@ -295,6 +295,7 @@ def test_seed_demo_in_fresh_processes_prints_only_json(tmp_path: Path) -> None:
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "DJANGO_SECRET_KEY": "x" * 50,
+        "HJ_ENCRYPTION_KEY": "dGVzdC1vbmx5LXdlYmhvb2stc2VjcmV0LWtleS0wMzI=",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'demo.sqlite3'}",
         "HJ_PUBLIC_URL": "http://demo.example:8000",
     }

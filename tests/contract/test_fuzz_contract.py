@@ -33,6 +33,8 @@ from schemathesis.specs.openapi.checks import (
 from sessions_app.device import describe_device
 from sessions_app.models import Session
 from sessions_app.services import start_session
+from sessions_app.webhook_models import WebhookEndpoint
+from sessions_app.webhooks.services import create_endpoint
 from tests.conftest import DESKTOP_CHROME, TenantKeys, reset_rate_limits
 from tests.factories import UserFactory
 
@@ -121,7 +123,12 @@ class Credentials:
     def real_ids(self) -> dict[str, str]:
         """Ids that exist in this tenant, so path-parameter operations reach their objects too."""
         self._renew_user_token()
-        return {"/v1/sessions/{id}": self.session_id, "/v1/users/{id}": self.user.id}
+        # A webhook endpoint of the tenant (again, when a fuzzed DELETE removed it).
+        endpoint = WebhookEndpoint.objects.filter(tenant=self.keys.tenant).first() or create_endpoint(
+            tenant=self.keys.tenant, url="https://93.184.216.34/hook", events=["*"]).endpoint
+        webhook_paths = ("", "/rotate-secret", "/test", "/deliveries", "/deliveries/{delivery_id}/retry")
+        return {"/v1/sessions/{id}": self.session_id, "/v1/users/{id}": self.user.id,
+                **{f"/v1/webhooks/{{id}}{tail}": endpoint.id for tail in webhook_paths}}
 
 
 def assert_envelope(response: Any) -> None:

@@ -5,6 +5,7 @@ Settings are read once at start-up, so each case runs in a fresh interpreter wit
 environment, the way a deployment starts.
 """
 
+import base64
 import json
 import os
 import secrets
@@ -18,7 +19,8 @@ import pytest
 PROJECT = Path(__file__).resolve().parents[2]
 # Variables of the test run that must not leak into a "production" process.
 _DROPPED = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "ALLOWED_HOSTS",
-            "DJANGO_SECURE_SSL_REDIRECT", "HJ_BEHIND_TLS_PROXY", "HJ_PUBLIC_URL", "REDIS_URL"}
+            "DJANGO_SECURE_SSL_REDIRECT", "HJ_BEHIND_TLS_PROXY", "HJ_PUBLIC_URL", "REDIS_URL",
+            "HJ_ENCRYPTION_KEY"}
 
 
 def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
@@ -27,6 +29,7 @@ def production_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "hellojohn_project.settings",
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "HJ_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
         "ALLOWED_HOSTS": "sessions.example.com",
         "CSRF_TRUSTED_ORIGINS": "https://sessions.example.com",
         "HJ_PUBLIC_URL": "https://sessions.example.com",

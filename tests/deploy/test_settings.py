@@ -13,6 +13,7 @@ import pytest
 from django.conf import settings
 
 SECRET = "s" * 50
+ENCRYPTION_KEY = "dGVzdC1vbmx5LXdlYmhvb2stc2VjcmV0LWtleS0wMzI="  # a Fernet key: 32 bytes, base64
 READ_SETTINGS = """
 import json, os
 os.environ["DJANGO_SETTINGS_MODULE"] = "hellojohn_project.settings"
@@ -32,7 +33,7 @@ print(json.dumps({
 
 
 def python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    clean_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HJ_ENCRYPTION_KEY": ENCRYPTION_KEY, **env}
     return subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=clean_env, capture_output=True,
                           text=True, timeout=120, check=False)
 
@@ -44,7 +45,7 @@ def settings_under(env: dict[str, str]) -> dict[str, Any]:
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    clean_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env}
+    clean_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HJ_ENCRYPTION_KEY": ENCRYPTION_KEY, **env}
     return subprocess.run([sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=clean_env,
                           capture_output=True, text=True, timeout=120, check=False)
 
@@ -53,6 +54,20 @@ def test_secret_key_is_required_outside_debug() -> None:
     result = python(READ_SETTINGS, {})
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off." in result.stderr
+
+
+def test_encryption_key_is_required_outside_debug_and_derived_in_debug() -> None:
+    """Webhook signing secrets are encrypted at rest: production refuses to start without its key."""
+    code = "import os; os.environ['DJANGO_SETTINGS_MODULE'] = 'hellojohn_project.settings'; " \
+           "from django.conf import settings; print(len(settings.HJ_ENCRYPTION_KEYS))"
+    refused = python(code, {"DJANGO_SECRET_KEY": SECRET, "HJ_ENCRYPTION_KEY": ""})
+    assert refused.returncode != 0
+    assert "HJ_ENCRYPTION_KEY is required when DJANGO_DEBUG is off." in refused.stderr
+    derived = python(code, {"DJANGO_DEBUG": "true", "HJ_ENCRYPTION_KEY": ""})
+    assert derived.returncode == 0, derived.stderr
+    assert derived.stdout.strip() == "1"
+    listed = python(code, {"DJANGO_SECRET_KEY": SECRET, "HJ_ENCRYPTION_KEY": f"{ENCRYPTION_KEY},{ENCRYPTION_KEY}"})
+    assert listed.stdout.strip() == "2"
 
 
 def test_production_defaults() -> None:

@@ -19,7 +19,8 @@ from tenants_app.models import ApiKey, TenantConfig, User
 from tests.conftest import DESKTOP_CHROME, TenantKeys, client_with, user_client
 from tests.factories import TEST_PASSWORD, UserFactory
 
-pytestmark = pytest.mark.django_db
+# Real commits: the lines of changes are written once their events have committed (sessions_app/audit.py).
+pytestmark = pytest.mark.django_db(transaction=True)
 
 FORMATTER = JsonFormatter()
 

@@ -70,4 +70,4 @@ def test_a_password_change_and_a_sign_in_that_roll_back_write_no_line(
 
         alice.refresh_from_db()
         services.update_user(user=alice, actor=Actor.for_user(alice.id), status=User.Status.DISABLED)
-        assert audit_events(caplog) == ["session.revoked"]
+        assert audit_events(caplog) == ["user.disabled", "session.revoked"]

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from django.db import connection, connections
 
+from sessions_app.event_model import Event
 from sessions_app.models import RefreshToken, RevocationReason, Session
 from tenants_app.models import TenantConfig
 from tests.conftest import DESKTOP_CHROME, TenantKeys, client_with
@@ -164,3 +165,46 @@ def test_revocations_racing_each_other_are_each_recorded_once(tenant: TenantKeys
     assert revoked_lines == Counter({s["id"]: 1 for s in sessions})
     assert 6 <= counted <= 12
     assert not Session.objects.filter(user=user, revoked_at__isnull=True).exists()
+    # And exactly one session.revoked event per session, in commit order with distinct positions.
+    events = Event.objects.filter(user_id=user.id, type="session.revoked")
+    assert Counter(events.values_list("session_id", flat=True)) == Counter({s["id"]: 1 for s in sessions})
+
+
+def test_parallel_sign_ins_and_revocations_leave_a_gap_free_commit_ordered_log(tenant: TenantKeys) -> None:
+    """Whatever commits, in whatever order: positions only grow with commit order, so the log read
+    after every commit is the log read at the end (nothing appears below a position already seen)."""
+    # Different users: their sign-ins share no row lock, only the event log's.
+    emails = [f"user{n}@example.com" for n in range(16)]
+    for email in emails:
+        UserFactory(tenant=tenant.tenant, email=email)
+    user = UserFactory(tenant=tenant.tenant, email="bob@example.com")
+    for _ in range(8):
+        sign_in_once(tenant, "bob@example.com")
+    seen: list[list[int]] = []
+    stop = threading.Event()
+
+    def follow() -> None:
+        last = 0
+        try:
+            while not stop.is_set():
+                new = list(Event.objects.filter(seq__gt=last).order_by("seq").values_list("seq", flat=True))
+                if new:
+                    seen.append(new)
+                    last = new[-1]
+        finally:
+            connections.close_all()
+
+    follower = threading.Thread(target=follow)
+    follower.start()
+    try:
+        calls = [post(tenant, "/v1/auth/sign-in", {"email": email, "password": TEST_PASSWORD}) for email in emails]
+        calls += [delete(tenant, f"/v1/sessions?user_id={user.id}") for _ in range(4)]
+        in_parallel(calls)
+    finally:
+        stop.set()
+        follower.join(timeout=30)
+    followed = [seq for batch in seen for seq in batch]
+    everything = list(Event.objects.order_by("seq").values_list("seq", flat=True))
+    assert followed == everything  # a reader following "after the last one seen" missed nothing
+    assert Event.objects.filter(type="session.created").count() == 16 + 8
+    assert Event.objects.filter(type="session.revoked").count() == 8

@@ -27,7 +27,8 @@ def test_argon2_is_the_first_hasher_of_the_production_settings() -> None:
     # The suite's settings swap in a cheaper Argon2; ask the real settings module in a clean process.
     code = ("import django, os; os.environ['DJANGO_SETTINGS_MODULE'] = 'hellojohn_project.settings'; "
             "django.setup(); from django.conf import settings; print(settings.PASSWORD_HASHERS[0])")
-    env = {"DJANGO_SECRET_KEY": "x" * 50, "PATH": "/usr/bin:/bin"}
+    env = {"DJANGO_SECRET_KEY": "x" * 50, "PATH": "/usr/bin:/bin",
+           "HJ_ENCRYPTION_KEY": "dGVzdC1vbmx5LXdlYmhvb2stc2VjcmV0LWtleS0wMzI="}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                             cwd=settings.BASE_DIR, check=True)
     assert result.stdout.strip() == "django.contrib.auth.hashers.Argon2PasswordHasher"

@@ -21,13 +21,14 @@ def revocations() -> dict[str, tuple[str | None, str | None]]:
     return {s.id: (s.revoked_reason, s.revoked_by_id) for s in Session.objects.all()}
 
 
-def test_signing_out_another_device(user: User, caplog: Any) -> None:
+def test_signing_out_another_device(user: User, caplog: Any, django_capture_on_commit_callbacks: Any) -> None:
     desktop = signed_in()
     iphone = session_of(signed_in(user_agent=IPHONE_SAFARI))
     current = session_of(desktop)
     bystander = SessionFactory(user=user)
 
-    response = desktop.post(f"/t/acme/sessions/{iphone.id}/sign-out")
+    with django_capture_on_commit_callbacks(execute=True):  # the audit line follows the commit
+        response = desktop.post(f"/t/acme/sessions/{iphone.id}/sign-out")
 
     assert (response.status_code, response["Location"]) == (302, "/t/acme/sessions")
     iphone.refresh_from_db()

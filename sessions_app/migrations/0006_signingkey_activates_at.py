@@ -9,7 +9,7 @@ def existing_keys_are_active_since_created(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sessions_app", "0003_session_foreign_keys_indexed_once")]
+    dependencies = [("sessions_app", "0005_webhooks")]
 
     operations = [
         migrations.AddField(

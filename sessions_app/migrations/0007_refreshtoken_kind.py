@@ -4,7 +4,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sessions_app", "0004_signingkey_activates_at")]
+    dependencies = [("sessions_app", "0006_signingkey_activates_at")]
 
     operations = [
         migrations.AddField(
