@@ -88,7 +88,8 @@ def _next_delay(attempt_count: int, outcome: sender.Outcome) -> timedelta | None
         return None
     delay = timedelta(seconds=schedule[attempt_count])
     if outcome.retry_after is not None:
-        delay = max(delay, min(timedelta(seconds=outcome.retry_after), MAX_RETRY_AFTER))
+        # Capped before it becomes a timedelta: a receiver's Retry-After of 1e14 s (or infinity) overflows one.
+        delay = max(delay, timedelta(seconds=min(outcome.retry_after, MAX_RETRY_AFTER.total_seconds())))
     return delay
 
 
