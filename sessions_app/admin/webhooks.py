@@ -32,6 +32,9 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tenants create endpoints through the API, where the secret is shown once
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # operators disable an endpoint; deleting one is the tenant's (DELETE /v1/webhooks/{id})
+
     @admin.display(description="Deliveries")
     def deliveries_link(self, endpoint: WebhookEndpoint) -> str:
         url = reverse("admin:sessions_app_webhookdelivery_changelist") + f"?endpoint__id__exact={endpoint.pk}"
