@@ -114,6 +114,8 @@ def check_url(url: object, *, resolver: Resolver | None = None) -> Target:
     host = parts.hostname
     if not host:
         raise _refusal(url, "Must name a host.")
+    if port == 0:  # no server listens there; `port or 443` below would quietly send elsewhere than saved
+        raise _refusal(url, "The port must be between 1 and 65535.")
     port = port or (443 if parts.scheme == "https" else 80)
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
