@@ -12,3 +12,6 @@ class SessionsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the OpenAPI security schemes of the /v1 credentials with drf-spectacular.
         from hellojohn_project.api import schema  # noqa: F401
+
+        # Registers the check that every HJ_ENCRYPTION_KEY is usable.
+        from sessions_app.webhooks import checks  # noqa: F401
