@@ -125,7 +125,8 @@ class Connections:
                     break
                 chunks.append(chunk)
                 read += len(chunk)
-            excerpt = b"".join(chunks).decode("utf-8", "replace")[:EXCERPT_CHARS]
+            # Without NUL: PostgreSQL's jsonb (the attempts column) refuses U+0000, and the worker with it.
+            excerpt = b"".join(chunks).decode("utf-8", "replace").replace("\x00", "")[:EXCERPT_CHARS]
             if status in (429, 503):
                 retry_after = _retry_after(response.headers.get("Retry-After"))
             if not 200 <= status < 300:
