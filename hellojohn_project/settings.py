@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hellojohn_project.api.middleware.RequestIdMiddleware",
+    "hellojohn_project.request_metrics.RequestMetricsMiddleware",
     # Inside the request id (preflights get one too), outside everything that can answer an error,
     # so error envelopes carry the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
@@ -278,6 +279,15 @@ AXES_HTTP_RESPONSE_CODE = 429
 # No start-up banner. Axes still logs its own lines (parameters masked); the audit trail's lines
 # come from hellojohn_project/operator_login.py.
 AXES_VERBOSE = False
+
+# --- Metrics (GET /metrics, hellojohn_project/metrics_views.py) -----------------------------------
+# Off unless a token is set; the scraper sends `Authorization: Bearer <token>`.
+HJ_METRICS_TOKEN = env.str("HJ_METRICS_TOKEN", default="")
+# prometheus-client's multiprocess mode (read by prometheus-client itself too): a directory every
+# gunicorn worker writes its counters to, emptied before gunicorn starts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# The active-sessions gauge is one count across tenants, cached this long in the shared cache.
+HJ_METRICS_ACTIVE_SESSIONS_SECONDS = env.int("HJ_METRICS_ACTIVE_SESSIONS_SECONDS", default=60)
 
 # --- Logging: JSON lines on stderr, the audit trail included ------------------------------------
 LOGGING = {

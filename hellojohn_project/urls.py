@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularJSONAPIView, SpectacularSwaggerView
 from rest_framework.permissions import AllowAny
 
 from hellojohn_project.health_views import healthz, readyz
+from hellojohn_project.metrics_views import metrics
 from sessions_app.api.jwks_views import JwksView
 
 # The schema and its reference page are public documentation.
@@ -23,6 +24,7 @@ urlpatterns = [
     path(".well-known/jwks.json", JwksView.as_view(), name="jwks"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("t/", include(("sessions_app.web.urls", "web"))),
     path("admin/", admin.site.urls),
 ]

@@ -69,12 +69,16 @@ def set_up_database(env: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, threads: int = 1) -> Iterator[str]:
-    """Runs gunicorn with `workers` processes of `threads` threads on a free loopback port; yields its URL."""
-    port = free_port()
+def gunicorn(env: dict[str, str], workers: int, threads: int = 1, *, shipped_config: bool = False,
+             port: int | None = None) -> Iterator[str]:
+    """Runs gunicorn with `workers` processes of `threads` threads on a free loopback port; yields its URL.
+
+    With `shipped_config`, deploy/gunicorn.conf.py is its configuration (the flags still override it)."""
+    port = port or free_port()
+    config = ["-c", str(PROJECT / "deploy" / "gunicorn.conf.py")] if shipped_config else []
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
+        [sys.executable, "-m", "gunicorn", *config, "-w", str(workers), "--threads", str(threads),
          "-b", f"127.0.0.1:{port}", "--timeout", "60", "hellojohn_project.wsgi"],
         cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

@@ -9,11 +9,14 @@ of theirs is `revoked_by_user`, a tenant's backend or an operator is `revoked_by
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from django.core.exceptions import EmptyResultSet
+from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from hellojohn_project import metrics
 from sessions_app import audit
 from sessions_app.actors import Actor
 from sessions_app.exceptions import SessionNotFound
@@ -86,6 +89,7 @@ def _revoke(sessions: QuerySet[Session], *, reason: RevocationReason, actor: Act
         )
     except EmptyResultSet:  # a filter that can match nothing, such as `pk__in=[]`
         return []
+    transaction.on_commit(partial(metrics.REVOCATIONS.labels(reason=reason).inc, len(rows)))  # as the audit lines
     for tenant_id in {tenant_id for _, tenant_id in rows}:
         audit.sessions_revoked(
             tenant_id=tenant_id, session_ids=[sid for sid, tid in rows if tid == tenant_id],
