@@ -106,6 +106,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_POOLER=pgbouncer: DATABASE_URL is a PgBouncer in transaction pooling, where consecutive
+# transactions of one Django connection may run on different server connections. So no server-side
+# cursor (a named cursor lives across transactions) and no prepared statement (psycopg 3 prepares
+# a query run 5 times on its connection; PgBouncer 1.18 cannot follow it to another server).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured("DATABASE_POOLER is empty or `pgbouncer`.")
+if DATABASE_POOLER == "pgbouncer":
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer needs a postgres:// DATABASE_URL.")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 # Connections outlive a request on both databases: a new one costs a PostgreSQL handshake, or
 # SQLite's PRAGMAs, which `make bench` measured at 2-3 ms a request, more than the query itself.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
