@@ -20,7 +20,8 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 _DROPPED = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "ALLOWED_HOSTS",
-            "DJANGO_SECURE_SSL_REDIRECT", "HJ_BEHIND_TLS_PROXY", "HJ_PUBLIC_URL", "REDIS_URL"}
+            "DJANGO_SECURE_SSL_REDIRECT", "HJ_BEHIND_TLS_PROXY", "HJ_PUBLIC_URL", "REDIS_URL",
+            "DATABASE_POOLER", "HJ_METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR"}
 
 
 def free_port() -> int:
@@ -41,6 +42,8 @@ def production_env(database_url: str, **overrides: str) -> dict[str, str]:
         "HJ_PUBLIC_URL": "http://127.0.0.1",
         "DATABASE_URL": database_url,
     })
+    if database_url.startswith("postgres") and os.environ.get("DATABASE_POOLER"):
+        env["DATABASE_POOLER"] = os.environ["DATABASE_POOLER"]  # a database of the run's server, through its pooler
     env.update(overrides)
     return env
 
