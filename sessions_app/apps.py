@@ -11,4 +11,8 @@ class SessionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI security schemes of the /v1 credentials with drf-spectacular.
+        from hellojohn_project import metrics
         from hellojohn_project.api import schema  # noqa: F401
+        from sessions_app.gauges import collect_active_sessions
+
+        metrics.register_collector("active_sessions", collect_active_sessions)
