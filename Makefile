@@ -10,7 +10,7 @@ RUN_ENV := DJANGO_DEBUG=true HJ_PUBLIC_URL=http://$(HOST):$(PORT) HJ_WEBHOOK_ALL
 	HJ_WEBHOOK_RETRY_SCHEDULE=0,10,30,60,120
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres lint bench install clean openapi lint-openapi node-deps
+.PHONY: run test test-sqlite test-postgres test-pgbouncer lint bench install clean openapi lint-openapi node-deps
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,12 @@ test-sqlite: $(VENV)/.test
 
 test-postgres: $(VENV)/.test
 	$(PY) -m tests.pgcluster -- $(PY) -m pytest $(PYTEST_ARGS)
+
+# The rules and the API through a throwaway PgBouncer in transaction pooling (DATABASE_POOLER=pgbouncer).
+# --reuse-db: PgBouncer keeps server connections to the test database, so it is not dropped; the
+# whole cluster is removed after the run instead.
+test-pgbouncer: $(VENV)/.test
+	$(PY) -m tests.pgcluster --pgbouncer -- $(PY) -m pytest --reuse-db tests/rules tests/api $(PYTEST_ARGS)
 
 # The import contracts in .importlinter (one-way dependencies between the layers), then ruff.
 lint: $(VENV)/.test

@@ -1,5 +1,6 @@
-"""Deployment checks of `manage.py check --deploy`: a per-process cache, static files not collected."""
+"""System checks: a per-process cache and static files not collected (deploy), a missing metrics directory."""
 
+import os
 from typing import Any
 
 from django.conf import settings
@@ -36,4 +37,17 @@ def static_files_collected(app_configs: Any, **kwargs: Any) -> list[checks.Check
         "served without their stylesheet and icons.",
         hint="Run `manage.py collectstatic --noinput` before starting the app.",
         id="hj.W002",
+    )]
+
+
+@checks.register()
+def metrics_directory(app_configs: Any, **kwargs: Any) -> list[checks.CheckMessage]:
+    directory = settings.PROMETHEUS_MULTIPROC_DIR
+    if not directory or os.path.isdir(directory):
+        return []
+    return [checks.Error(
+        f"PROMETHEUS_MULTIPROC_DIR ({directory}) is not a directory: prometheus-client cannot write the "
+        "workers' metrics, and every counted request fails.",
+        hint="Create it (deploy/gunicorn.conf.py empties and creates it when gunicorn starts) or unset it.",
+        id="hj.E003",
     )]

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "hellojohn_project.api.middleware.RequestIdMiddleware",
+    "hellojohn_project.request_metrics.RequestMetricsMiddleware",
     # Inside the request id (preflights get one too), outside everything that can answer an error,
     # so error envelopes carry the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
@@ -107,6 +108,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 else:
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# DATABASE_POOLER=pgbouncer: DATABASE_URL is a PgBouncer in transaction pooling, where consecutive
+# transactions of one Django connection may run on different server connections. So no server-side
+# cursor (a named cursor lives across transactions) and no prepared statement (psycopg 3 prepares
+# a query run 5 times on its connection; PgBouncer 1.18 cannot follow it to another server).
+DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
+if DATABASE_POOLER not in {"", "pgbouncer"}:
+    raise ImproperlyConfigured("DATABASE_POOLER is empty or `pgbouncer`.")
+if DATABASE_POOLER == "pgbouncer":
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer needs a postgres:// DATABASE_URL.")
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
 # Connections outlive a request on both databases: a new one costs a PostgreSQL handshake, or
 # SQLite's PRAGMAs, which `make bench` measured at 2-3 ms a request, more than the query itself.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
@@ -271,7 +284,8 @@ TASKS = {
 HJ_BEHIND_TLS_PROXY = env.bool("HJ_BEHIND_TLS_PROXY", default=False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HJ_BEHIND_TLS_PROXY else None
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Probes and scrapes come over plain HTTP from inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
@@ -311,6 +325,15 @@ AXES_HTTP_RESPONSE_CODE = 429
 # No start-up banner. Axes still logs its own lines (parameters masked); the audit trail's lines
 # come from hellojohn_project/operator_login.py.
 AXES_VERBOSE = False
+
+# --- Metrics (GET /metrics, hellojohn_project/metrics_views.py) -----------------------------------
+# Off unless a token is set; the scraper sends `Authorization: Bearer <token>`.
+HJ_METRICS_TOKEN = env.str("HJ_METRICS_TOKEN", default="")
+# prometheus-client's multiprocess mode (read by prometheus-client itself too): a directory every
+# gunicorn worker writes its counters to, emptied before gunicorn starts.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+# The active-sessions gauge is one count across tenants, cached this long in the shared cache.
+HJ_METRICS_ACTIVE_SESSIONS_SECONDS = env.int("HJ_METRICS_ACTIVE_SESSIONS_SECONDS", default=60)
 
 # --- Logging: JSON lines on stderr, the audit trail included ------------------------------------
 LOGGING = {

@@ -11,7 +11,11 @@ class SessionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI security schemes of the /v1 credentials with drf-spectacular.
+        from hellojohn_project import metrics
         from hellojohn_project.api import schema  # noqa: F401
+        from sessions_app.gauges import collect_active_sessions
+
+        metrics.register_collector("active_sessions", collect_active_sessions)
 
         # Registers the check that every HJ_ENCRYPTION_KEY is usable.
         from sessions_app.webhooks import checks  # noqa: F401

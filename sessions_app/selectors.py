@@ -76,6 +76,11 @@ def status_q_across_tenants(status: SessionStatus, *, now: datetime,
     return reduce(or_, branches) if branches else Q(pk__in=[])
 
 
+def count_active_sessions(*, now: datetime) -> int:
+    """Active sessions across every tenant: one COUNT, for the metrics gauge (never per tenant)."""
+    return Session.objects.filter(status_q_across_tenants(SessionStatus.ACTIVE, now=now)).count()
+
+
 def _access_check_queryset(session_id: str) -> QuerySet[Session]:
     # No ORDER BY: a lookup by primary key needs none.
     return Session.objects.select_related("user", "tenant", "tenant__config").filter(pk=session_id).order_by()

@@ -3,7 +3,7 @@
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,19 @@ def collected_static(tmp_path_factory: pytest.TempPathFactory) -> str:
                             timeout=900, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     return str(root)
+
+
+@pytest.fixture
+def redis_url(tmp_path: Path) -> Iterator[str]:
+    """A throwaway redis-server of this test's own (tests/redisserver.py); its URL."""
+    from tests.redisserver import find_redis_server, redis_server
+
+    if find_redis_server() is None:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail("redis-server is required under CI=true")
+        pytest.skip("no redis-server on this machine")
+    with redis_server(tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from typing import Any
 
 PROJECT = Path(__file__).resolve().parent.parent
 _DROPPED = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "ALLOWED_HOSTS",
-            "DJANGO_SECURE_SSL_REDIRECT", "HJ_BEHIND_TLS_PROXY", "HJ_PUBLIC_URL", "REDIS_URL"}
+            "DJANGO_SECURE_SSL_REDIRECT", "HJ_BEHIND_TLS_PROXY", "HJ_PUBLIC_URL", "REDIS_URL",
+            "DATABASE_POOLER", "HJ_METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR"}
 
 
 def free_port() -> int:
@@ -41,6 +42,8 @@ def production_env(database_url: str, **overrides: str) -> dict[str, str]:
         "HJ_PUBLIC_URL": "http://127.0.0.1",
         "DATABASE_URL": database_url,
     })
+    if database_url.startswith("postgres") and os.environ.get("DATABASE_POOLER"):
+        env["DATABASE_POOLER"] = os.environ["DATABASE_POOLER"]  # a database of the run's server, through its pooler
     env.update(overrides)
     return env
 
@@ -69,12 +72,16 @@ def set_up_database(env: dict[str, str]) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int, threads: int = 1) -> Iterator[str]:
-    """Runs gunicorn with `workers` processes of `threads` threads on a free loopback port; yields its URL."""
-    port = free_port()
+def gunicorn(env: dict[str, str], workers: int, threads: int = 1, *, shipped_config: bool = False,
+             port: int | None = None) -> Iterator[str]:
+    """Runs gunicorn with `workers` processes of `threads` threads on a free loopback port; yields its URL.
+
+    With `shipped_config`, deploy/gunicorn.conf.py is its configuration (the flags still override it)."""
+    port = port or free_port()
+    config = ["-c", str(PROJECT / "deploy" / "gunicorn.conf.py")] if shipped_config else []
     log = tempfile.TemporaryFile("w+")  # noqa: SIM115 (closed in the finally below)
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", str(workers), "--threads", str(threads),
+        [sys.executable, "-m", "gunicorn", *config, "-w", str(workers), "--threads", str(threads),
          "-b", f"127.0.0.1:{port}", "--timeout", "60", "hellojohn_project.wsgi"],
         cwd=PROJECT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"

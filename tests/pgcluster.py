@@ -3,6 +3,10 @@
 Starts a private cluster (initdb + pg_ctl, as the `postgres` user through runuser when run as
 root) on a free loopback port, sets DATABASE_URL for the command, and removes the cluster after.
 Without pg_ctl it says so and exits 0, or 1 when CI=true (PostgreSQL is required there).
+
+With `--pgbouncer` (`python -m tests.pgcluster --pgbouncer -- pytest …`) the command's DATABASE_URL
+goes through a throwaway PgBouncer in transaction pooling in front of the cluster
+(tests/pgbouncer.py), with DATABASE_POOLER=pgbouncer.
 """
 
 import glob
@@ -35,6 +39,7 @@ def as_postgres(argv: list[str]) -> list[str]:
 
 def main(argv: list[str]) -> int:
     command = argv[argv.index("--") + 1:] if "--" in argv else argv
+    options = argv[:argv.index("--")] if "--" in argv else []
     pg_bin = find_pg_bin()
     if pg_bin is None:
         if os.environ.get("CI", "").lower() == "true":
@@ -50,11 +55,20 @@ def main(argv: list[str]) -> int:
     try:
         subprocess.run(as_postgres([str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                                     "--no-sync", "-E", "UTF8"]), check=True, stdout=subprocess.DEVNULL)
-        options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        subprocess.run(as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options,
+        server = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        subprocess.run(as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", server,
                                     "-w", "start"]), check=True, stdout=subprocess.DEVNULL)
-        env = {**os.environ, "DATABASE_URL": f"postgres://postgres@127.0.0.1:{port}/hellojohn"}
+        url = f"postgres://postgres@127.0.0.1:{port}/hellojohn"
         print(f"pgcluster: PostgreSQL from {pg_bin} on 127.0.0.1:{port}", file=sys.stderr)
+        if "--pgbouncer" in options:
+            from tests.pgbouncer import pgbouncer
+
+            with pgbouncer(postgres_port=port, workdir=workdir) as bouncer:
+                env = {**os.environ, "DATABASE_URL": bouncer.url("hellojohn"), "DATABASE_POOLER": "pgbouncer"}
+                code = subprocess.run(command, env=env).returncode
+                print(f"pgcluster: through PgBouncer: {bouncer.stats()}", file=sys.stderr)
+                return code
+        env = {**os.environ, "DATABASE_URL": url}
         return subprocess.run(command, env=env).returncode
     finally:
         subprocess.run(as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.utils import timezone
 
+from hellojohn_project import metrics
 from sessions_app import audit
 from sessions_app.actors import SYSTEM, Actor
 from sessions_app.exceptions import RefreshTokenExpired, RefreshTokenInvalid, RefreshTokenReused, SessionRevoked
@@ -14,6 +15,7 @@ from sessions_app.services.session_use import ensure_active
 from tenants_app.models import Tenant
 
 
+@metrics.counted(metrics.REFRESHES)
 def refresh_session(*, tenant: Tenant, refresh_token: str) -> IssuedSession:
     """Rotates a refresh token: the presented one is retired and a new one issued.
 

@@ -9,12 +9,14 @@ of theirs is `revoked_by_user`, a tenant's backend or an operator is `revoked_by
 
 from collections.abc import Iterable
 from datetime import datetime
+from functools import partial
 
 from django.core.exceptions import EmptyResultSet
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from hellojohn_project import metrics
 from sessions_app import events
 from sessions_app.actors import Actor
 from sessions_app.exceptions import SessionNotFound
@@ -90,4 +92,6 @@ def _revoke(sessions: QuerySet[Session], *, reason: RevocationReason, actor: Act
         except EmptyResultSet:  # a filter that can match nothing, such as `pk__in=[]`
             return []
         events.record_many(events.sessions_revoked(sessions=revoked, reason=reason, actor=actor, now=now))
+        # Counted once committed, like the audit lines.
+        transaction.on_commit(partial(metrics.REVOCATIONS.labels(reason=reason).inc, len(revoked)))
     return [session.id for session in revoked]

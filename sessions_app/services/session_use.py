@@ -13,6 +13,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
+from hellojohn_project import metrics
 from sessions_app import audit
 from sessions_app.actors import SYSTEM
 from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionRevoked
@@ -31,6 +32,7 @@ class SessionInUse:
     now: datetime
 
 
+@metrics.counted(metrics.ACCESS_CHECKS, success="accepted", source="database")
 def use_session(*, access_token: str | None = None, page_token: str | None = None, tenant: Tenant | None = None,
                 then: Callable[[Session], None] | None = None, record_activity: bool = True,
                 now: datetime | None = None) -> SessionInUse:

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
+from hellojohn_project import metrics
 from sessions_app import audit, events
 from sessions_app.actors import SYSTEM, Actor
 from sessions_app.device import DeviceInfo
@@ -103,6 +104,7 @@ def start_session(*, user: User, device: DeviceInfo, kind: CredentialKind = Cred
     return issued(session=session, refresh=refresh, now=now)
 
 
+@metrics.counted(metrics.SIGN_INS)
 def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo,
             kind: CredentialKind = CredentialKind.API) -> SignedIn:
     user = authenticate(tenant=tenant, email=email, password=password, ip_address=device.ip_address)

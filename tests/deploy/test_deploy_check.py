@@ -241,3 +241,12 @@ def test_redis_url_shares_rate_limit_counters_across_processes(tmp_path: Path) -
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"backend": "django.core.cache.backends.redis.RedisCache",
                                          "servers": ["redis://cache.internal:6379/0"], "client": "RedisCacheClient"}
+
+
+def test_check_refuses_a_missing_metrics_directory(tmp_path: Path) -> None:
+    env = production_env(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "missing"))
+    result = run(["manage.py", "check"], env)
+    assert result.returncode != 0
+    assert "hj.E003" in result.stdout + result.stderr
+    (tmp_path / "missing").mkdir()
+    assert run(["manage.py", "check"], env).returncode == 0

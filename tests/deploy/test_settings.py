@@ -23,7 +23,9 @@ print(json.dumps({
     "DEBUG": settings.DEBUG, "SECRET_KEY": settings.SECRET_KEY, "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
     "ENGINE": db["ENGINE"], "NAME": str(db["NAME"]), "HOST": db.get("HOST"), "PORT": db.get("PORT"),
     "OPTIONS": db.get("OPTIONS", {}), "CONN_MAX_AGE": db.get("CONN_MAX_AGE"),
-    "CONN_HEALTH_CHECKS": db.get("CONN_HEALTH_CHECKS"), "HJ_PUBLIC_URL": settings.HJ_PUBLIC_URL,
+    "CONN_HEALTH_CHECKS": db.get("CONN_HEALTH_CHECKS"),
+    "DISABLE_SERVER_SIDE_CURSORS": db.get("DISABLE_SERVER_SIDE_CURSORS", False),
+    "HJ_PUBLIC_URL": settings.HJ_PUBLIC_URL,
     "HJ_MAX_BODY_BYTES": settings.HJ_MAX_BODY_BYTES, "PASSWORD_HASHERS": settings.PASSWORD_HASHERS,
     "SESSION_COOKIE_SECURE": settings.SESSION_COOKIE_SECURE, "SESSION_COOKIE_NAME": settings.SESSION_COOKIE_NAME,
     "CSRF_COOKIE_NAME": settings.CSRF_COOKIE_NAME, "SECURE_SSL_REDIRECT": settings.SECURE_SSL_REDIRECT,
@@ -140,3 +142,24 @@ def test_deploy_check_reports_nothing_in_production(collected_static: str) -> No
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_pgbouncer_pooling_disables_server_side_cursors_and_prepared_statements() -> None:
+    url = "postgres://hj:pw@pgbouncer.internal:6432/hellojohn"
+    plain = settings_under({"DJANGO_SECRET_KEY": SECRET, "DATABASE_URL": url})
+    assert plain["DISABLE_SERVER_SIDE_CURSORS"] is False
+    assert "prepare_threshold" not in plain["OPTIONS"]
+    pooled = settings_under({"DJANGO_SECRET_KEY": SECRET, "DATABASE_URL": url, "DATABASE_POOLER": "pgbouncer"})
+    assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert pooled["OPTIONS"]["prepare_threshold"] is None
+    assert pooled["CONN_MAX_AGE"] == 60 and pooled["CONN_HEALTH_CHECKS"] is True
+
+
+@pytest.mark.parametrize(("pooler", "url", "message"), [
+    ("pgpool", "postgres://hj@db/hellojohn", "DATABASE_POOLER is empty or `pgbouncer`."),
+    ("pgbouncer", "sqlite:///x.sqlite3", "DATABASE_POOLER=pgbouncer needs a postgres:// DATABASE_URL."),
+])
+def test_a_wrong_pooler_setting_is_refused(pooler: str, url: str, message: str) -> None:
+    result = python(READ_SETTINGS, {"DJANGO_SECRET_KEY": SECRET, "DATABASE_URL": url, "DATABASE_POOLER": pooler})
+    assert result.returncode != 0
+    assert message in result.stderr
