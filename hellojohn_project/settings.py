@@ -119,7 +119,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- I18N, static -------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The end-user pages follow Accept-Language among these (sessions_app/web/language.py); the /v1 API
+# answers in English whatever the header, since its messages are for developers.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -171,6 +175,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "SessionStatusEnum": "sessions_app.models.SessionStatus",
         "UserStatusEnum": "tenants_app.models.User.Status",
+        "FlagCodeEnum": "sessions_app.risk.FLAG_CODES",
     },
     # The error envelope and X-Tenant-ID on every /v1 operation (hellojohn_project/api/schema.py).
     "POSTPROCESSING_HOOKS": [
@@ -216,6 +221,14 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
+
+# --- Email (new-sign-in alerts) -------------------------------------------------------------------
+# EMAIL_URL as django-environ reads it: smtp://user:pass@host:587 (smtp+tls://, smtp+ssl://), or the
+# default console backend, which prints each email on stdout (so `make run` shows them).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HelloJohn <no-reply@localhost>")
+# A mail server that does not answer must not hold a sign-in (or, later, a worker) for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Logging: JSON lines on stderr, the audit trail included ------------------------------------
 LOGGING = {

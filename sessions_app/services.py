@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from sessions_app import audit
+from sessions_app import alerts, audit, risk, sign_in_failures
 from sessions_app.device import DeviceInfo
 from sessions_app.exceptions import (
     RefreshTokenExpired,
@@ -189,12 +189,15 @@ def authenticate(*, tenant: Tenant, email: str, password: str, ip_address: str |
     if user is None:
         check_password(password, _dummy_password_hash())  # spend the same hashing time as a real check
         audit.sign_in_failed(tenant_id=tenant.id, email=normalized, reason="unknown_email", ip_address=ip_address)
+        sign_in_failures.record_failure(tenant=tenant, email=normalized)
         raise InvalidCredentials()
     if not check_password(password, user.password):
         audit.sign_in_failed(tenant_id=tenant.id, email=normalized, reason="wrong_password", ip_address=ip_address)
+        sign_in_failures.record_failure(tenant=tenant, email=normalized)
         raise InvalidCredentials()
     if user.status != User.Status.ACTIVE:
         audit.sign_in_failed(tenant_id=tenant.id, email=normalized, reason="account_disabled", ip_address=ip_address)
+        sign_in_failures.record_failure(tenant=tenant, email=normalized)
         raise AccountDisabled()
     return user
 
@@ -217,18 +220,22 @@ def _issue(session: Session, refresh: tuple[RefreshToken, str], now: datetime) -
                          refresh_token_expires_at=record.expires_at)
 
 
-def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
+def start_session(*, user: User, device: DeviceInfo, alert: bool = True) -> IssuedSession:
     """A new, independent session of `user` on a device, within the tenant's session limit.
 
     The user's row is locked first, so parallel sign-ins of one user queue here and each sees the
     sessions the previous one left: the limit holds under concurrency (SQLite gets the same
-    guarantee from its IMMEDIATE transactions).
+    guarantee from its IMMEDIATE transactions). The risk flags are computed under the same lock, so
+    parallel sign-ins each see the ones before (docs/api.md, "Risk flags"). `alert` is False for
+    sign-up's first session: a new-sign-in email is about sign-ins.
     """
     config = config_of(user.tenant)
     now = timezone.now()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).update(last_sign_in_at=now)
+        flags = risk.assess_sign_in(user=user, device=device, now=now, idle_timeout=config.idle_timeout)
         session = Session.objects.create(
+            flags=flags,
             tenant_id=user.tenant_id, user=user, created_at=now, last_active_at=now,
             expires_at=now + timedelta(seconds=config.session_duration),
             user_agent=device.user_agent, ip_address=device.ip_address, country=device.country,
@@ -244,6 +251,8 @@ def start_session(*, user: User, device: DeviceInfo) -> IssuedSession:
             revoke_sessions(sessions=Session.objects.filter(pk__in=excess), reason=RevocationReason.SESSION_LIMIT,
                             actor=SYSTEM, now=now)
         refresh = _issue_refresh_token(session=session, now=now)
+        if alert:
+            alerts.alert_after_commit(session=session, config=config)
     user.last_sign_in_at = now
     session.tenant = user.tenant
     audit.sign_in_succeeded(tenant_id=user.tenant_id, user_id=user.id, session_id=session.id,
@@ -260,7 +269,7 @@ def sign_in(*, tenant: Tenant, email: str, password: str, device: DeviceInfo) ->
 def sign_up(*, tenant: Tenant, email: str, password: str, name: str, device: DeviceInfo) -> SignedIn:
     user = create_user(tenant=tenant, email=email, password=password, name=name)
     user.tenant = tenant
-    return SignedIn(user=user, issued=start_session(user=user, device=device))
+    return SignedIn(user=user, issued=start_session(user=user, device=device, alert=False))
 
 
 def ensure_active(session: Session, *, now: datetime) -> None:

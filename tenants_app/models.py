@@ -33,6 +33,14 @@ class Tenant(models.Model):
         return f"{self.name} ({self.slug})"
 
 
+class SignInAlerts(models.TextChoices):
+    """Which new sign-ins email the user (docs/api.md, tenant config)."""
+
+    OFF = "off"
+    FLAGGED = "flagged"
+    ALL = "all"
+
+
 class TenantConfig(models.Model):
     """Session rules of one tenant. Created with the tenant; durations are whole seconds."""
 
@@ -41,6 +49,7 @@ class TenantConfig(models.Model):
     session_duration = models.PositiveIntegerField(default=DEFAULT_SESSION_DURATION)
     idle_timeout = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: no idle expiry.")
     access_token_ttl = models.PositiveIntegerField(default=DEFAULT_ACCESS_TOKEN_TTL)
+    sign_in_alerts = models.CharField(max_length=8, choices=SignInAlerts.choices, default=SignInAlerts.OFF)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -66,6 +75,8 @@ class TenantConfig(models.Model):
                 condition=Q(access_token_ttl__gte=ACCESS_TOKEN_TTL_RANGE[0],
                             access_token_ttl__lte=ACCESS_TOKEN_TTL_RANGE[1]),
             ),
+            models.CheckConstraint(name="config_sign_in_alerts_known",
+                                   condition=Q(sign_in_alerts__in=SignInAlerts.values)),
         ]
 
     def __str__(self) -> str:

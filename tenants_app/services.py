@@ -13,7 +13,7 @@ from tenants_app import secrets
 from tenants_app.models import ApiKey, Tenant, TenantConfig
 
 KEY_PREFIXES = {ApiKey.Kind.SECRET: "sk", ApiKey.Kind.PUBLISHABLE: "pk"}
-CONFIG_FIELDS = ("max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl")
+CONFIG_FIELDS = ("max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "sign_in_alerts")
 
 
 @dataclass(frozen=True)

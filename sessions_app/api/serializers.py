@@ -8,12 +8,14 @@ from rest_framework import serializers
 
 from hellojohn_project.api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField
 from sessions_app.models import RevocationReason, Session, SessionStatus
+from sessions_app.risk import FLAG_CODES, describe, flag_list
 from sessions_app.services import IssuedSession
 from tenants_app.models import (
     ACCESS_TOKEN_TTL_RANGE,
     IDLE_TIMEOUT_RANGE,
     MAX_SESSIONS_RANGE,
     SESSION_DURATION_RANGE,
+    SignInAlerts,
     TenantConfig,
     User,
 )
@@ -53,6 +55,17 @@ class UserOut(serializers.ModelSerializer):
         }
 
 
+class FlagOut(serializers.Serializer):
+    """One risk flag (docs/api.md, "Risk flags")."""
+
+    code = serializers.ChoiceField(choices=FLAG_CODES)
+    detail = serializers.CharField()
+
+
+def flags_of(session: Session) -> list[dict[str, str]]:
+    return [{"code": code, "detail": describe(code, params)} for code, params in flag_list(session.flags or {})]
+
+
 class SessionOut(serializers.ModelSerializer):
     """A session. Context: `now`, `idle_timeout`, and `current_session_id` for end-user callers only."""
 
@@ -60,12 +73,13 @@ class SessionOut(serializers.ModelSerializer):
     revoked_reason = serializers.ChoiceField(choices=RevocationReason.choices, allow_null=True)
     tenant_id = serializers.CharField()
     user_id = serializers.CharField()
+    flags = FlagOut(many=True, help_text="Risk flags computed when the session was created; [] when none.")
 
     class Meta:
         model = Session
         fields = [
             "id", "user_id", "tenant_id", "status", "user_agent", "ip_address", "country", "device_type",
-            "browser", "os", "created_at", "last_active_at", "expires_at", "revoked_at", "revoked_reason",
+            "browser", "os", "created_at", "last_active_at", "expires_at", "revoked_at", "revoked_reason", "flags",
         ]
 
     def get_status(self, session: Session) -> SessionStatus:
@@ -88,6 +102,7 @@ class SessionOut(serializers.ModelSerializer):
             "expires_at": timestamp(session.expires_at),
             "revoked_at": timestamp(session.revoked_at),
             "revoked_reason": session.revoked_reason,
+            "flags": flags_of(session),
         }
         if "current_session_id" in self.context:
             data["current"] = session.pk == self.context["current_session_id"]
@@ -173,7 +188,7 @@ class VerifyOut(serializers.Serializer):
 class ConfigOut(serializers.ModelSerializer):
     class Meta:
         model = TenantConfig
-        fields = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl"]
+        fields = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "sign_in_alerts"]
 
 
 # --- Input ----------------------------------------------------------------------------------------
@@ -218,6 +233,7 @@ class ConfigPatchIn(StrictInputSerializer):
                                       allow_null=True, required=False)
     access_token_ttl = StrictIntegerField(min_value=ACCESS_TOKEN_TTL_RANGE[0], max_value=ACCESS_TOKEN_TTL_RANGE[1],
                                           required=False)
+    sign_in_alerts = serializers.ChoiceField(choices=SignInAlerts.choices, required=False)
 
 
 class UserCreateIn(StrictInputSerializer):
