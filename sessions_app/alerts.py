@@ -8,7 +8,6 @@ it runs only once the sign-in has committed, and a mail server that is down neve
 """
 
 import logging
-from functools import partial
 
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
@@ -31,8 +30,14 @@ def should_alert(config: TenantConfig, flags: dict) -> bool:
 
 def alert_after_commit(*, session: Session, config: TenantConfig) -> None:
     """Called inside the sign-in's transaction: schedules the email for after the commit, if one is due."""
-    if should_alert(config, session.flags):
-        transaction.on_commit(partial(send_sign_in_alert, session.id), robust=True)
+    if not should_alert(config, session.flags):
+        return
+    session_id = session.id
+
+    def send_after_commit() -> None:  # a named function: Django logs a robust callback's failure by its name
+        send_sign_in_alert(session_id)
+
+    transaction.on_commit(send_after_commit, robust=True)
 
 
 def send_sign_in_alert(session_id: str) -> bool:
