@@ -165,16 +165,16 @@ def update_user(*, user: User, actor: Actor, name: str | None = None, status: st
     return user
 
 
-def change_password(*, session: Session, current_password: str, new_password: str) -> None:
-    """The user changes their own password: every other session of theirs ends."""
+def change_password(*, session: Session, current_password: str, new_password: str) -> int:
+    """The user changes their own password: every other session of theirs ends; answers how many did."""
     user = session.user
     if not check_password(current_password, user.password):
         raise InvalidCredentials("The current password is incorrect.")
     with transaction.atomic():
         user.password = _validated_password_hash(new_password, user=user, field="new_password")
         user.save(update_fields=["password"])
-        revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED,
-                             actor=Actor(f"user:{user.id}"), keep=session)
+        return len(revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED,
+                                        actor=Actor(f"user:{user.id}"), keep=session))
 
 
 @lru_cache(maxsize=1)
