@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app.admin_filters import TENANT_PARAMETER
+from sessions_app.admin_flags import ANY, flagged_since
 from sessions_app.admin_selectors import dashboard
 from sessions_app.models import DeviceType, RevocationReason
 from sessions_app.operators import may
@@ -56,6 +57,8 @@ def operator_dashboard(context: template.Context) -> dict[str, Any]:
             for country, n in summary.top_countries
         ],
         "started_link": link(created_at__gte=since),
+        "flagged_recently": flagged_since(since=summary.since, tenant_id=tenant_id),
+        "flagged_link": link(created_at__gte=since, flag=ANY),
         "revoked_link": link(revoked_at__gte=since),
         "reasons": [
             (RevocationReason(reason).label, n, link(revoked_at__gte=since, revoked_reason__exact=reason))
