@@ -165,7 +165,8 @@ def describe(code: str, params: dict) -> str:
         device = " ".join(part for part in (params["browser"], "on" if params["os"] else "", params["os"]) if part)
         return f"First sign-in from this kind of device: {params['device_type']}, {device or 'unknown browser'}."
     if code == FlagCode.IMPOSSIBLE_TRAVEL:
-        return (f"Signed in from {params['to']} {params['minutes']} minutes after a sign-in from {params['from']}, "
+        after = f"{params['minutes']} minutes" if params["minutes"] else "less than a minute"
+        return (f"Signed in from {params['to']} {after} after a sign-in from {params['from']}, "
                 f"at least {params['km']:,} km away.")
     if code == FlagCode.MANY_COUNTRIES:
         return f"Active sessions now span {len(params['countries'])} countries: {', '.join(params['countries'])}."
