@@ -233,6 +233,8 @@ def start_session(*, user: User, device: DeviceInfo, alert: bool = True) -> Issu
     now = timezone.now()
     with transaction.atomic():
         User.objects.select_for_update().filter(pk=user.pk).update(last_sign_in_at=now)
+        # Flags are written with the session, in this transaction; so is a flagged session's
+        # `session.flagged` event (docs/api.md, events), next to its `session.created`.
         flags = risk.assess_sign_in(user=user, device=device, now=now, idle_timeout=config.idle_timeout)
         session = Session.objects.create(
             flags=flags,
