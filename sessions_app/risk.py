@@ -159,6 +159,13 @@ def flag_list(flags: Flags) -> list[tuple[str, dict]]:
 
 def describe(code: str, params: dict) -> str:
     """The API's `detail` of a flag: one English sentence with codes, for a tenant's developers."""
+    try:
+        return _describe(code, params)
+    except (KeyError, TypeError, ValueError):  # a row written by hand; the code alone still says it
+        return code
+
+
+def _describe(code: str, params: dict) -> str:
     if code == FlagCode.NEW_COUNTRY:
         return f"First sign-in from {params['country']}; earlier sessions were in {', '.join(params['earlier'])}."
     if code == FlagCode.NEW_DEVICE:
