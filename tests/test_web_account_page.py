@@ -137,6 +137,7 @@ def test_a_refused_change_changes_nothing_and_says_why(current: str, new: str, f
     html = response.content.decode()
     assert f'<p class="field__error" id="id_{field}_error">' in html
     assert message in html
+    assert re.search(rf'<input[^>]*aria-describedby="id_{field}_error"[^>]*id="id_{field}"', html)
     assert current not in re.findall(r'value="([^"]*)"', html)  # no password echoed back
     assert User.objects.get(pk=user.pk).password == before
     assert Session.objects.get(pk=other.pk).revoked_at is None

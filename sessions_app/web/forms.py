@@ -4,7 +4,16 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 
-class SignInForm(forms.Form):
+class ErrorsDescribeFields(forms.Form):
+    """Points a field with an error at its message (aria-describedby), so screen readers read both."""
+
+    def add_error(self, field: str | None, error: object) -> None:
+        super().add_error(field, error)  # type: ignore[arg-type]
+        if field in self.fields:
+            self.fields[field].widget.attrs["aria-describedby"] = f"id_{field}_error"
+
+
+class SignInForm(ErrorsDescribeFields):
     email = forms.EmailField(
         label=_("Email address"), max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "username", "autofocus": True, "spellcheck": "false"}),
@@ -15,7 +24,7 @@ class SignInForm(forms.Form):
     )
 
 
-class PasswordChangeForm(forms.Form):
+class PasswordChangeForm(ErrorsDescribeFields):
     """Django's password validators run in the service (services.change_password), as for the API."""
 
     current_password = forms.CharField(
