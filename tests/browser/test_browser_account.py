@@ -195,7 +195,7 @@ def test_axe_finds_no_violation_in_any_state(locale: str, device: dict[str, Any]
     elsewhere(user, DESKTOP_CHROME, "8.8.8.8")
     elsewhere(user, IPHONE_SAFARI, "133.1.1.1")  # flagged: new country and new device
     gone = elsewhere(user, IPHONE_SAFARI, "81.2.69.142")
-    services.revoke_sessions(sessions=Session.objects.filter(pk=gone.pk), reason=RevocationReason.SESSION_LIMIT,
+    services.revoke_sessions(session_ids=[gone.pk], reason=RevocationReason.SESSION_LIMIT,
                              actor=services.SYSTEM)
     page = open_device(device, locale=locale)
     page.goto(f"{base_url}/sign-in")

@@ -69,7 +69,7 @@ def signed_in_elsewhere(clock: None, user: Any) -> list[Session]:
     for user_agent, ip, signed_in_ago, ended_ago, reason in ENDED_DEVICES:
         session = _start(user, user_agent, ip, signed_in_ago)
         Session.objects.filter(pk=session.pk).update(last_active_at=CLOCK - ended_ago)
-        services.revoke_sessions(sessions=Session.objects.filter(pk=session.pk), reason=reason,
+        services.revoke_sessions(session_ids=[session.pk], reason=reason,
                                  actor=services.SYSTEM, now=CLOCK - ended_ago)
     sessions = []
     for user_agent, ip, signed_in_ago, active_ago in OTHER_DEVICES:
