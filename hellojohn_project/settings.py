@@ -149,7 +149,11 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 # --- I18N, static -------------------------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
+LANGUAGE_CODE = "en"
+# The end-user pages follow Accept-Language among these (sessions_app/web/language.py); the /v1 API
+# answers in English whatever the header, since its messages are for developers.
+LANGUAGES = [("en", "English"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
@@ -213,6 +217,7 @@ SPECTACULAR_SETTINGS = {
         "VerifyReasonEnum": "sessions_app.api.serializers.VERIFY_REASONS",
         "WebhookStatusEnum": "sessions_app.webhook_models.EndpointStatus",
         "DeliveryStatusEnum": "sessions_app.webhook_models.DeliveryStatus",
+        "FlagCodeEnum": "sessions_app.flags.FLAG_CODES",
     },
     # The error envelope, security schemes, servers and tags (hellojohn_project/api/schema.py).
     "POSTPROCESSING_HOOKS": [
@@ -334,6 +339,14 @@ HJ_METRICS_TOKEN = env.str("HJ_METRICS_TOKEN", default="")
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # The active-sessions gauge is one count across tenants, cached this long in the shared cache.
 HJ_METRICS_ACTIVE_SESSIONS_SECONDS = env.int("HJ_METRICS_ACTIVE_SESSIONS_SECONDS", default=60)
+
+# --- Email (new-sign-in alerts) -------------------------------------------------------------------
+# EMAIL_URL as django-environ reads it: smtp://user:pass@host:587 (smtp+tls://, smtp+ssl://), or the
+# default console backend, which prints each email on stdout (so `make run` shows them).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="HelloJohn <no-reply@localhost>")
+# A mail server that does not answer must not hold a sign-in (or, later, a worker) for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 
 # --- Logging: JSON lines on stderr, the audit trail included ------------------------------------
 LOGGING = {

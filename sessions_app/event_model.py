@@ -37,6 +37,7 @@ def new_event_id() -> str:
 class EventType(models.TextChoices):
     SESSION_CREATED = "session.created"
     SESSION_REVOKED = "session.revoked"
+    SESSION_FLAGGED = "session.flagged"
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"
     USER_DISABLED = "user.disabled"

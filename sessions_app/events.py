@@ -24,6 +24,7 @@ from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from sessions_app import audit, webhooks
 from sessions_app.actors import Actor
 from sessions_app.event_model import EVENT_LOG_LOCK, Event, EventType, new_event_id
+from sessions_app.flags import flag_dicts
 from sessions_app.models import Session
 from sessions_app.renderings import session_dict, user_dict
 from tenants_app.models import User
@@ -53,6 +54,14 @@ def session_created(*, session: Session, actor: Actor, now: datetime) -> Event:
     return _event(type=EventType.SESSION_CREATED, tenant_id=session.tenant_id, actor=actor, now=now,
                   user_id=session.user_id, session_id=session.id,
                   data={"session": session_dict(session, now=now, idle_timeout=None)})
+
+
+def session_flagged(*, session: Session, actor: Actor, now: datetime) -> Event:
+    """A new session that risk rules flagged (docs/api.md, "Risk flags"): written right after its session.created."""
+    return _event(type=EventType.SESSION_FLAGGED, tenant_id=session.tenant_id, actor=actor, now=now,
+                  user_id=session.user_id, session_id=session.id,
+                  data={"session": session_dict(session, now=now, idle_timeout=None),
+                        "flags": flag_dicts(session.flags)})
 
 
 def sessions_revoked(*, sessions: Iterable[Session], reason: str, actor: Actor, now: datetime) -> list[Event]:

@@ -101,6 +101,9 @@ class Session(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The operator who revoked it from the admin, if one did.",
     )
+    # Risk flags (docs/api.md, "Risk flags"): {code: what the rule saw}, written once at creation
+    # by sessions_app.risk and never changed. A mapping, so `flags__has_key` filters on both databases.
+    flags = models.JSONField(default=dict, blank=True, editable=False)
 
     class Meta:
         ordering = ["-last_active_at", "-id"]
@@ -126,6 +129,8 @@ class Session(models.Model):
                 condition=Q(revoked_reason__isnull=False),
             ),
             models.Index(fields=["ip_address"], name="session_ip"),
+            # The risk rules read one user's sign-ins of the last 90 days (sessions_app.risk).
+            models.Index(fields=["user", "created_at"], name="session_user_created"),
         ]
         # Operators may view sessions and, with this permission, revoke them; no one edits or deletes them.
         permissions = [("revoke_session", "Can revoke sessions")]
@@ -209,3 +214,24 @@ class SigningKey(models.Model):
 
     def __str__(self) -> str:
         return self.id
+
+
+class SignInFailure(models.Model):
+    """One failed sign-in for an email of a tenant, kept for the `after_failures` risk rule.
+
+    The email is stored only as a keyed hash (sessions_app.sign_in_failures); rows older than the
+    rule's window are deleted by `purge_sessions`.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="+", db_index=False)
+    email_hash = models.CharField(max_length=64)
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["tenant", "email_hash", "at"], name="sign_in_failure_email"),
+            models.Index(fields=["at"], name="sign_in_failure_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"failed sign-in at {self.at:%Y-%m-%dT%H:%M:%SZ}"

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sessions_app.event_model import Event
+from sessions_app.flags import flag_dicts
 from sessions_app.models import Session
 from tenants_app.models import User
 
@@ -48,6 +49,7 @@ def session_dict(session: Session, *, now: datetime, idle_timeout: int | None) -
         "expires_at": timestamp(session.expires_at),
         "revoked_at": timestamp(session.revoked_at),
         "revoked_reason": session.revoked_reason,
+        "flags": flag_dicts(session.flags),
     }
 
 

@@ -35,6 +35,14 @@ class Tenant(models.Model):
         return f"{self.name} ({self.slug})"
 
 
+class SignInAlerts(models.TextChoices):
+    """Which new sign-ins email the user (docs/api.md, tenant config)."""
+
+    OFF = "off"
+    FLAGGED = "flagged"
+    ALL = "all"
+
+
 class TenantConfig(models.Model):
     """Session rules of one tenant. Created with the tenant; durations are whole seconds."""
 
@@ -47,6 +55,7 @@ class TenantConfig(models.Model):
         default=list, blank=True,
         help_text="Browser origins (scheme://host[:port]) that may call the publishable-key and access-token routes.",
     )
+    sign_in_alerts = models.CharField(max_length=8, choices=SignInAlerts.choices, default=SignInAlerts.OFF)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -72,6 +81,8 @@ class TenantConfig(models.Model):
                 condition=Q(access_token_ttl__gte=ACCESS_TOKEN_TTL_RANGE[0],
                             access_token_ttl__lte=ACCESS_TOKEN_TTL_RANGE[1]),
             ),
+            models.CheckConstraint(name="config_sign_in_alerts_known",
+                                   condition=Q(sign_in_alerts__in=SignInAlerts.values)),
         ]
 
     def __str__(self) -> str:

@@ -14,7 +14,8 @@ from tenants_app.models import ApiKey, Tenant, TenantConfig
 from tenants_app.origin_selectors import forget_allowed_origins
 
 KEY_PREFIXES = {ApiKey.Kind.SECRET: "sk", ApiKey.Kind.PUBLISHABLE: "pk"}
-CONFIG_FIELDS = ("max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "allowed_origins")
+CONFIG_FIELDS = ("max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "allowed_origins",
+                 "sign_in_alerts")
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app.admin.filters import TENANT_PARAMETER
+from sessions_app.admin.flags import ANY, flagged_since
 from sessions_app.admin.permissions import may
 from sessions_app.admin_selectors import dashboard
 from sessions_app.models import DeviceType, RevocationReason
@@ -52,6 +53,8 @@ def dashboard_context(request: HttpRequest) -> dict[str, Any]:
             for country, n in summary.top_countries
         ],
         "started_link": link(created_at__gte=since),
+        "flagged_recently": flagged_since(since=summary.since, tenant_id=tenant_id),
+        "flagged_link": link(created_at__gte=since, flag=ANY),
         "revoked_link": link(revoked_at__gte=since),
         "reasons": [
             (RevocationReason(reason).label, n, link(revoked_at__gte=since, revoked_reason__exact=reason))

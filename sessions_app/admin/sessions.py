@@ -19,6 +19,7 @@ from django.utils.html import format_html
 
 from sessions_app import services
 from sessions_app.admin.filters import CountryFilter, SessionStatusFilter
+from sessions_app.admin.flags import FlagFilter, flags_html
 from sessions_app.admin.history import event_history
 from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.admin.permissions import REVOKE_SESSIONS, may, operator_actor
@@ -59,8 +60,8 @@ def search_sessions(queryset: QuerySet[Session], term: str) -> QuerySet[Session]
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
     list_display = ("id", "user_email", "tenant", "device", "country", "ip_address", "created_at",
-                    "last_active_at", "status")
-    list_filter = ("tenant", SessionStatusFilter, "device_type", CountryFilter, "revoked_reason")
+                    "last_active_at", "status", "flag_codes")
+    list_filter = ("tenant", SessionStatusFilter, "device_type", CountryFilter, "revoked_reason", FlagFilter)
     list_select_related = ("user", "tenant", "tenant__config")
     search_fields = ("id",)  # shows the search box; get_search_results does the searching
     search_help_text = "A session id (ses_…), an IP address, or a user's email (exact, or its beginning)."
@@ -77,10 +78,11 @@ class SessionAdmin(admin.ModelAdmin):
         (None, {"fields": ("id", "status", "user", "tenant")}),
         ("Device", {"fields": ("device", "device_type", "browser", "os", "user_agent", "ip_address", "country")}),
         ("Lifetime", {"fields": ("created_at", "last_active_at", "expires_at")}),
+        ("Risk", {"fields": ("risk_flags",)}),
         ("Revocation", {"fields": ("revoked_at", "revoked_reason", "revoked_by")}),
         ("History", {"fields": ("history",)}),
     )
-    readonly_fields = ("status", "device", "history")
+    readonly_fields = ("status", "device", "risk_flags", "history")
 
     # --- Read-only, never added or deleted ------------------------------------------------------
 
@@ -124,6 +126,13 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="events")
     def history(self, session: Session) -> str:
         return event_history(session_id=session.pk)
+    @admin.display(description="flags")
+    def flag_codes(self, session: Session) -> str:
+        return ", ".join(session.flags or {}) or "—"
+
+    @admin.display(description="risk flags")
+    def risk_flags(self, session: Session) -> str:
+        return flags_html(session)
 
     # --- Revocation -----------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from hellojohn_project.api.fields import StrictCharField, StrictInputSerializer, StrictIntegerField
+from sessions_app.flags import FLAG_CODES
 from sessions_app.models import RevocationReason, Session, SessionStatus
 from sessions_app.renderings import session_dict, timestamp, user_dict
 from sessions_app.services import IssuedSession
@@ -15,6 +16,7 @@ from tenants_app.models import (
     MAX_ALLOWED_ORIGINS,
     MAX_SESSIONS_RANGE,
     SESSION_DURATION_RANGE,
+    SignInAlerts,
     TenantConfig,
     User,
 )
@@ -40,6 +42,13 @@ class UserOut(serializers.ModelSerializer):
         return user_dict(user)
 
 
+class FlagOut(serializers.Serializer):
+    """One risk flag (docs/api.md, "Risk flags")."""
+
+    code = serializers.ChoiceField(choices=FLAG_CODES)
+    detail = serializers.CharField()
+
+
 class SessionOut(serializers.ModelSerializer):
     """A session. Context: `now`, `idle_timeout`, and `current_session_id` for end-user callers only."""
 
@@ -47,12 +56,13 @@ class SessionOut(serializers.ModelSerializer):
     revoked_reason = serializers.ChoiceField(choices=RevocationReason.choices, allow_null=True)
     tenant_id = serializers.CharField()
     user_id = serializers.CharField()
+    flags = FlagOut(many=True, help_text="Risk flags computed when the session was created; [] when none.")
 
     class Meta:
         model = Session
         fields = [
             "id", "user_id", "tenant_id", "status", "user_agent", "ip_address", "country", "device_type",
-            "browser", "os", "created_at", "last_active_at", "expires_at", "revoked_at", "revoked_reason",
+            "browser", "os", "created_at", "last_active_at", "expires_at", "revoked_at", "revoked_reason", "flags",
         ]
 
     def get_status(self, session: Session) -> SessionStatus:
@@ -150,7 +160,8 @@ class VerifyOut(serializers.Serializer):
 class ConfigOut(serializers.ModelSerializer):
     class Meta:
         model = TenantConfig
-        fields = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "allowed_origins"]
+        fields = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "allowed_origins",
+                  "sign_in_alerts"]
 
     # Declared with the contract's bounds (docs/api.md, "Tenant config"): the schema shows them, not the column's.
     max_sessions_per_user = serializers.IntegerField(
@@ -226,6 +237,7 @@ class ConfigPatchIn(StrictInputSerializer):
                                       allow_null=True, required=False)
     access_token_ttl = StrictIntegerField(min_value=ACCESS_TOKEN_TTL_RANGE[0], max_value=ACCESS_TOKEN_TTL_RANGE[1],
                                           required=False)
+    sign_in_alerts = serializers.ChoiceField(choices=SignInAlerts.choices, required=False)
     allowed_origins = serializers.ListField(
         child=StrictCharField(max_length=300, trim_whitespace=False), max_length=MAX_ALLOWED_ORIGINS, required=False,
         error_messages={"max_length": f"At most {MAX_ALLOWED_ORIGINS} origins."},

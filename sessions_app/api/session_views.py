@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -27,6 +27,7 @@ from sessions_app.api.serializers import (
 )
 from sessions_app.authentication import unauthorized
 from sessions_app.exceptions import SessionNotFound, SessionUnusable
+from sessions_app.flags import FLAG_CODES
 from sessions_app.models import DeviceType, Session, SessionStatus, status_q
 from sessions_app.tokens import InvalidAccessToken
 from tenants_app.exceptions import UserNotFound
@@ -40,6 +41,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("status", OpenApiTypes.STR, enum=STATUS_FILTERS, description="Default: active."),
     OpenApiParameter("country", OpenApiTypes.STR, description="ISO 3166-1 alpha-2."),
     OpenApiParameter("device_type", OpenApiTypes.STR, enum=DeviceType.values),
+    OpenApiParameter("flagged", OpenApiTypes.BOOL, description="true: only flagged sessions; false: only unflagged."),
+    OpenApiParameter("flag", OpenApiTypes.STR, enum=list(FLAG_CODES), description="Only sessions with this flag."),
     OpenApiParameter("limit", OpenApiTypes.INT, description="1 to 100, default 20."),
     OpenApiParameter("cursor", OpenApiTypes.STR, description="next_cursor of the previous page."),
 ]
@@ -70,6 +73,17 @@ def _visible_sessions(principal: Principal) -> QuerySet[Session]:
     return sessions
 
 
+def _flag_filtered(request: Request, sessions: QuerySet[Session]) -> QuerySet[Session]:
+    """`flagged` and `flag` (docs/api.md, "Risk flags"); flags are a JSON mapping keyed by code."""
+    if "flagged" in request.query_params:
+        flagged = Q(flags__has_any_keys=list(FLAG_CODES))
+        sessions = sessions.filter(flagged if bool_param(request, "flagged") else ~flagged)
+    flag = choice_param(request, "flag", FLAG_CODES)
+    if flag is not None:
+        sessions = sessions.filter(flags__has_key=flag)
+    return sessions
+
+
 class SessionViewSet(ViewSet):
     permission_classes = [AnyOf.kinds("secret", "user")]
 
@@ -95,6 +109,7 @@ class SessionViewSet(ViewSet):
         device_type = choice_param(request, "device_type", DeviceType.values)
         if device_type is not None:
             sessions = sessions.filter(device_type=device_type)
+        sessions = _flag_filtered(request, sessions)
         page = paginate(request, sessions, time_field="last_active_at",
                         render=lambda rows: SessionOut(rows, many=True, context=context).data)
         return Response(page)

@@ -19,7 +19,7 @@ from sessions_app.webhook_models import (
 from sessions_app.webhooks.outbound import MAX_URL_LENGTH
 
 # What an endpoint may subscribe to: every event type of the log, and "*" for all of them.
-SUBSCRIBABLE = sorted({*EventType.values, "session.flagged", "*"})
+SUBSCRIBABLE = sorted({*EventType.values, "*"})
 MAX_SUBSCRIPTIONS = 50
 
 

@@ -100,8 +100,8 @@ def _lock(user: User) -> None:
     User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True).first()
 
 
-def change_password(*, session: Session, current_password: str, new_password: str) -> None:
-    """The user changes their own password: every other session of theirs ends."""
+def change_password(*, session: Session, current_password: str, new_password: str) -> int:
+    """The user changes their own password: every other session of theirs ends; answers how many did."""
     user = session.user
     if not check_password(current_password, user.password):
         raise InvalidCredentials("The current password is incorrect.")
@@ -112,4 +112,5 @@ def change_password(*, session: Session, current_password: str, new_password: st
         user.save(update_fields=["password"])
         actor = Actor.for_user(user.id)
         events.record(*_user_events(user=user, actor=actor, updated=False, disabled=False, password=True))
-        revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED, actor=actor, keep=session)
+        return len(revoke_user_sessions(user=user, reason=RevocationReason.PASSWORD_CHANGED, actor=actor,
+                                        keep=session))

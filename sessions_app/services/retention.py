@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from sessions_app import audit
 from sessions_app.models import RefreshToken, Session
+from sessions_app.services.sign_in_failures import purge_failures
 
 
 @dataclass(frozen=True)
@@ -73,5 +74,6 @@ def purge_sessions(*, cutoff: datetime, batch_size: int = 1000, dry_run: bool = 
         if progress is not None:
             progress(len(ids))
     if not dry_run:
+        purge_failures()  # the after_failures rule's records age out with the same run
         audit.sessions_purged(sessions=sessions, refresh_tokens=refresh_tokens, cutoff=cutoff)
     return PurgeResult(sessions=sessions, refresh_tokens=refresh_tokens, cutoff=cutoff, dry_run=dry_run)

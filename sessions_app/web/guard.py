@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy
 
 from sessions_app import services
 from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionRevoked
@@ -25,16 +26,16 @@ from tenants_app.selectors import active_tenant_by_slug
 
 # Why a browser was sent back to sign-in, in words for the person in front of it.
 ENDED_BECAUSE = {
-    RevocationReason.SIGNED_OUT: "You signed out on this device.",
-    RevocationReason.REVOKED_BY_USER: "This device was signed out from another of your devices.",
-    RevocationReason.REVOKED_BY_ADMIN: "An administrator signed this device out.",
-    RevocationReason.SESSION_LIMIT: "You signed in on too many devices, so this one was signed out.",
-    RevocationReason.REFRESH_TOKEN_REUSED: "This device was signed out to protect your account.",
-    RevocationReason.PASSWORD_CHANGED: "Your password was changed, so this device was signed out.",
-    RevocationReason.USER_DISABLED: "This account is no longer active.",
+    RevocationReason.SIGNED_OUT: gettext_lazy("You signed out on this device."),
+    RevocationReason.REVOKED_BY_USER: gettext_lazy("This device was signed out from another of your devices."),
+    RevocationReason.REVOKED_BY_ADMIN: gettext_lazy("An administrator signed this device out."),
+    RevocationReason.SESSION_LIMIT: gettext_lazy("You signed in on too many devices, so this one was signed out."),
+    RevocationReason.REFRESH_TOKEN_REUSED: gettext_lazy("This device was signed out to protect your account."),
+    RevocationReason.PASSWORD_CHANGED: gettext_lazy("Your password was changed, so this device was signed out."),
+    RevocationReason.USER_DISABLED: gettext_lazy("This account is no longer active."),
 }
-EXPIRED = "Your session on this device has expired. Please sign in again."
-UNKNOWN = "Please sign in again to manage your sessions."
+EXPIRED = gettext_lazy("Your session on this device has expired. Please sign in again.")
+UNKNOWN = gettext_lazy("Please sign in again to manage your sessions.")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def sign_in_url(tenant: Tenant, *, next_url: str | None = None) -> str:
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
 
 
-def visitor_or_reason(request: HttpRequest, tenant: Tenant) -> Visitor | str | None:
+def visitor_or_reason(request: HttpRequest, tenant: Tenant) -> Visitor | object | None:
     """The visitor; else why the cookie no longer works (a sentence), or None without a cookie."""
     token = token_from(request)
     if token is None:
@@ -90,10 +91,10 @@ def end_previous_page_session(request: HttpRequest, tenant: Tenant) -> None:
     services.revoke_session(session=previous, actor=services.Actor.for_user(previous.user_id), current=previous)
 
 
-def back_to_sign_in(request: HttpRequest, tenant: Tenant, reason: str | None, *,
+def back_to_sign_in(request: HttpRequest, tenant: Tenant, reason: object | None, *,
                     next_url: str | None = None, level: int = messages.WARNING) -> HttpResponse:
     if reason:
-        messages.add_message(request, level, reason)
+        messages.add_message(request, level, str(reason))  # a lazy translation, rendered in the visitor's language
     response = HttpResponseRedirect(sign_in_url(tenant, next_url=next_url))
     forget_token(response)
     return response

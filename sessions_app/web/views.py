@@ -10,14 +10,16 @@ from django.middleware.csrf import rotate_token
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext, gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from sessions_app import services
 from sessions_app.device import device_from_request
 from sessions_app.models import CredentialKind, Session
 from sessions_app.selectors import active_sessions_for, session_of_user
+from sessions_app.session_history import recently_ended_for
 from sessions_app.web.cookie import store_token
-from sessions_app.web.forms import SignInForm
+from sessions_app.web.forms import PasswordChangeForm, SignInForm
 from sessions_app.web.guard import (
     Visitor,
     back_to_sign_in,
@@ -26,15 +28,18 @@ from sessions_app.web.guard import (
     tenant_or_404,
     visitor_or_reason,
 )
+from sessions_app.web.language import in_visitor_language
 from sessions_app.web.presenters import rows_for
 from sessions_app.web.security import page_headers
 from sessions_app.web.throttle import sign_in_retry_after
-from tenants_app.exceptions import AccountDisabled, InvalidCredentials
+from sessions_app.wording import device_label
+from tenants_app.exceptions import AccountDisabled, InvalidCredentials, PasswordTooWeak
 from tenants_app.ids import is_valid_id
 from tenants_app.models import Tenant
 
-SIGN_IN_FAILED = "The email or password is incorrect, or this account cannot sign in."
-SIGN_IN_THROTTLED = "Too many sign-in attempts. Wait a minute, then try again."
+SIGN_IN_FAILED = gettext_lazy("The email or password is incorrect, or this account cannot sign in.")
+SIGN_IN_THROTTLED = gettext_lazy("Too many sign-in attempts. Wait a minute, then try again.")
+CURRENT_PASSWORD_WRONG = gettext_lazy("The current password is incorrect.")
 
 
 @require_safe
@@ -56,6 +61,7 @@ def _safe_next(request: HttpRequest, candidate: str | None) -> str | None:
 
 
 @page_headers
+@in_visitor_language
 @require_http_methods(["GET", "POST"])
 def sign_in(request: HttpRequest, slug: str) -> HttpResponse:
     tenant = tenant_or_404(slug)
@@ -71,14 +77,14 @@ def sign_in(request: HttpRequest, slug: str) -> HttpResponse:
     email, password = form.cleaned_data["email"], form.cleaned_data["password"]
     retry_after = sign_in_retry_after(request, tenant=tenant, email=email)
     if retry_after is not None:
-        response = _sign_in_page(request, tenant, form, next_url, error=SIGN_IN_THROTTLED, status=429)
+        response = _sign_in_page(request, tenant, form, next_url, error=str(SIGN_IN_THROTTLED), status=429)
         response["Retry-After"] = str(retry_after)
         return response
     try:
         signed_in = services.sign_in(tenant=tenant, email=email, password=password,
                                      device=device_from_request(request), kind=CredentialKind.PAGE)
     except (InvalidCredentials, AccountDisabled):
-        return _sign_in_page(request, tenant, form, next_url, error=SIGN_IN_FAILED, status=400)
+        return _sign_in_page(request, tenant, form, next_url, error=str(SIGN_IN_FAILED), status=400)
     # One page session per browser and tenant: the one this browser held ends (it signs out), and
     # the CSRF token changes with the person signed in, so a token read before sign-in is no use after.
     end_previous_page_session(request, tenant)
@@ -98,20 +104,57 @@ def _sign_in_page(request: HttpRequest, tenant: Tenant, form: SignInForm, next_u
 
 
 @page_headers
+@in_visitor_language
 @require_safe
 @signed_in_page
 def session_list(request: HttpRequest, visitor: Visitor) -> HttpResponse:
+    return _sessions_page(request, visitor, PasswordChangeForm())
+
+
+def _sessions_page(request: HttpRequest, visitor: Visitor, password_form: PasswordChangeForm, *,
+                   status: int = 200) -> HttpResponse:
     sessions = list(active_sessions_for(visitor.user, now=visitor.now))
     rows = rows_for(sessions, current=visitor.session, now=visitor.now)
     # The current session is always shown, first: the page is being looked at on it.
     rows.sort(key=lambda row: not row.is_current)
+    ended = rows_for(recently_ended_for(visitor.user, now=visitor.now), current=None, now=visitor.now)
     return render(request, "web/sessions.html", {
-        "tenant": visitor.tenant, "user": visitor.user, "rows": rows,
-        "others": sum(1 for row in rows if not row.is_current),
-    })
+        "tenant": visitor.tenant, "user": visitor.user, "rows": rows, "ended": ended,
+        "others": sum(1 for row in rows if not row.is_current), "password_form": password_form,
+    }, status=status)
 
 
 @page_headers
+@in_visitor_language
+@require_POST
+@signed_in_page
+def change_password(request: HttpRequest, visitor: Visitor) -> HttpResponse:
+    """Current and new password; every other device is signed out (services.change_password)."""
+    form = PasswordChangeForm(request.POST)
+    if form.is_valid():
+        try:
+            revoked = services.change_password(session=visitor.session,
+                                               current_password=form.cleaned_data["current_password"],
+                                               new_password=form.cleaned_data["new_password"])
+        except InvalidCredentials:
+            form.add_error("current_password", str(CURRENT_PASSWORD_WRONG))
+        except PasswordTooWeak as exc:
+            for message in (exc.fields or {}).get("new_password", [exc.message]):
+                form.add_error("new_password", message)
+        else:
+            messages.success(request, ngettext(
+                "Password changed. %(count)d other device was signed out.",
+                "Password changed. %(count)d other devices were signed out.", revoked) % {"count": revoked}
+                if revoked else gettext("Password changed. No other device was signed in."))
+            return HttpResponseRedirect(_sessions_url(visitor.tenant))
+    # Never echo a password back.
+    form.data = form.data.copy()
+    form.data["current_password"] = form.data["new_password"] = ""
+    return _sessions_page(request, visitor, form, status=400)
+
+
+@page_headers
+@in_visitor_language
 @require_POST
 @signed_in_page
 def sign_out(request: HttpRequest, visitor: Visitor) -> HttpResponse:
@@ -120,6 +163,7 @@ def sign_out(request: HttpRequest, visitor: Visitor) -> HttpResponse:
 
 
 @page_headers
+@in_visitor_language
 @require_POST
 @signed_in_page
 def sign_out_session(request: HttpRequest, visitor: Visitor, session_id: str) -> HttpResponse:
@@ -129,29 +173,32 @@ def sign_out_session(request: HttpRequest, visitor: Visitor, session_id: str) ->
         raise Http404("No such session.")
     if session.pk == visitor.session.pk:
         return _sign_out_here(request, visitor)
+    label = device_label(session.browser, session.os)
     if _revoke_one(visitor, session):
-        messages.success(request, f"Signed out of {session.device_label}.")
+        messages.success(request, gettext("Signed out of %(device)s.") % {"device": label})
     else:
-        messages.info(request, f"{session.device_label} was already signed out.")
+        messages.info(request, gettext("%(device)s was already signed out.") % {"device": label})
     return HttpResponseRedirect(_sessions_url(visitor.tenant))
 
 
 @page_headers
+@in_visitor_language
 @require_POST
 @signed_in_page
 def sign_out_others(request: HttpRequest, visitor: Visitor) -> HttpResponse:
     revoked = services.revoke_user_sessions(user=visitor.user, actor=_actor(visitor), keep=visitor.session)
     if revoked:
         count = len(revoked)
-        messages.success(request, f"Signed out of {count} other device{'s' if count != 1 else ''}.")
+        messages.success(request, ngettext("Signed out of %(count)d other device.",
+                                           "Signed out of %(count)d other devices.", count) % {"count": count})
     else:
-        messages.info(request, "No other devices were signed in.")
+        messages.info(request, gettext("No other devices were signed in."))
     return HttpResponseRedirect(_sessions_url(visitor.tenant))
 
 
 def _sign_out_here(request: HttpRequest, visitor: Visitor) -> HttpResponse:
     _revoke_one(visitor, visitor.session)
-    return back_to_sign_in(request, visitor.tenant, "You signed out.", level=messages.SUCCESS)
+    return back_to_sign_in(request, visitor.tenant, gettext("You signed out."), level=messages.SUCCESS)
 
 
 def _actor(visitor: Visitor) -> services.Actor:

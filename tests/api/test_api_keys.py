@@ -74,7 +74,8 @@ def test_valid_secret_key_reaches_an_admin_route(secret_key_client: APIClient) -
     response = secret_key_client.get("/v1/admin/config")
     assert response.status_code == 200
     assert response.json() == {"max_sessions_per_user": None, "session_duration": 2592000, "idle_timeout": None,
-                               "access_token_ttl": 900, "allowed_origins": []}
+                               "access_token_ttl": 900, "allowed_origins": [],
+                               "sign_in_alerts": "off"}
 
 
 @pytest.mark.parametrize("with_tenant", [True, False])

@@ -8,7 +8,8 @@ from tests.conftest import client_with, error_code, user_client
 pytestmark = pytest.mark.django_db
 
 DEFAULTS = {"max_sessions_per_user": None, "session_duration": 2592000, "idle_timeout": None,
-            "access_token_ttl": 900, "allowed_origins": []}
+            "access_token_ttl": 900, "allowed_origins": [],
+            "sign_in_alerts": "off"}
 
 
 def config_row(tenant):
@@ -31,6 +32,16 @@ def test_patch_is_partial_and_answers_the_whole_config(tenant):
     assert config_row(tenant.tenant)["access_token_ttl"] == 300
 
 
+@pytest.mark.parametrize("value", ["flagged", "all", "off"])
+def test_sign_in_alerts_is_set_and_read_back(tenant, value):
+    admin = client_with(tenant.secret_key, tenant.id)
+    response = admin.patch("/v1/admin/config", {"sign_in_alerts": value}, format="json")
+    assert response.status_code == 200
+    assert response.json() == {**DEFAULTS, "sign_in_alerts": value}
+    assert config_row(tenant.tenant)["sign_in_alerts"] == value
+    assert admin.get("/v1/admin/config").json()["sign_in_alerts"] == value
+
+
 @pytest.mark.parametrize(("body", "code"), [
     ({"max_sessions_per_user": 0}, "invalid_parameter"),
     ({"max_sessions_per_user": -1}, "invalid_parameter"),
@@ -44,6 +55,10 @@ def test_patch_is_partial_and_answers_the_whole_config(tenant):
     ({"access_token_ttl": 86401}, "invalid_parameter"),
     ({"session_duration": None}, "invalid_request"),
     ({"unknown_field": 1}, "invalid_parameter"),
+    ({"sign_in_alerts": "sometimes"}, "invalid_parameter"),
+    ({"sign_in_alerts": "OFF"}, "invalid_parameter"),
+    ({"sign_in_alerts": None}, "invalid_request"),
+    ({"sign_in_alerts": 1}, "invalid_parameter"),
     ({"max_sessions_per_user": 5, "color": "blue"}, "invalid_parameter"),
 ])
 def test_bad_bodies_change_nothing(tenant, body, code):

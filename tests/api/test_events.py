@@ -109,7 +109,7 @@ def test_disabling_a_user_revokes_each_session_with_its_event(tenant: TenantKeys
         assert session["revoked_at"] == event["created_at"]
         assert set(session) == {"id", "user_id", "tenant_id", "status", "user_agent", "ip_address", "country",
                                 "device_type", "browser", "os", "created_at", "last_active_at", "expires_at",
-                                "revoked_at", "revoked_reason"}
+                                "revoked_at", "revoked_reason", "flags"}
         assert session == without_tokens(secret_key_client.get(f"/v1/sessions/{session['id']}").json())
 
 

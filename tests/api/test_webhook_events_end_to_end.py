@@ -11,7 +11,7 @@ from standardwebhooks import Webhook
 from sessions_app.event_model import Event
 from sessions_app.renderings import event_dict
 from sessions_app.webhooks.worker import deliver_due
-from tests.conftest import user_client
+from tests.conftest import IPHONE_SAFARI, user_client
 from tests.factories import TEST_PASSWORD, UserFactory
 from tests.webhook_helpers import LOOPBACK, hellojohn_hmac, receiver_url
 
@@ -97,3 +97,36 @@ def test_disabling_a_user_arrives_as_user_disabled_and_the_revocations(receiver,
     assert disabled["data"]["user"]["id"] == user.id and disabled["data"]["user"]["status"] == "disabled"
     assert {p["data"]["session"]["id"] for p in by_type["session.revoked"]} == session_ids
     assert {p["data"]["reason"] for p in by_type["session.revoked"]} == {"user_disabled"}
+
+
+def test_a_flagged_sign_in_arrives_as_session_flagged_after_session_created(receiver, httpserver, sign_in, user):
+    sign_in(ip="8.8.8.8")
+    [first] = received(httpserver, receiver)
+    assert first["type"] == "session.created" and first["data"]["session"]["flags"] == []
+    body = sign_in(ip="133.1.1.1", user_agent=IPHONE_SAFARI)  # Japan, on a phone
+    created, flagged = received(httpserver, receiver)
+    assert [created["type"], flagged["type"]] == ["session.created", "session.flagged"]
+    assert flagged["data"]["session"]["id"] == body["session"]["id"]
+    codes = [flag["code"] for flag in flagged["data"]["flags"]]
+    assert codes == ["new_country", "new_device", "impossible_travel"]  # seconds after a sign-in in the US
+    assert flagged["data"]["flags"] == body["session"]["flags"] == created["data"]["session"]["flags"]
+    assert flagged["data"]["session"]["flags"] == flagged["data"]["flags"]
+    assert flagged["actor"] == {"type": "user", "id": user.id}
+    assert flagged == event_dict(Event.objects.get(public_id=flagged["id"]))
+
+
+def test_an_endpoint_subscribed_to_session_flagged_gets_only_flagged_sign_ins(secret_key_client, httpserver,
+                                                                              sign_in, user):
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    with override_settings(HJ_WEBHOOK_ALLOWED_NETWORKS=LOOPBACK):
+        response = secret_key_client.post("/v1/webhooks", {"url": receiver_url(httpserver),
+                                                           "events": ["session.flagged"]}, format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["events"] == ["session.flagged"]
+    secret = response.json()["signing_secret"]
+    sign_in(ip="8.8.8.8")
+    sign_in(ip="8.8.8.8")
+    assert received(httpserver, secret) == []
+    body = sign_in(ip="133.1.1.1", user_agent=IPHONE_SAFARI)
+    [flagged] = received(httpserver, secret)
+    assert flagged["type"] == "session.flagged" and flagged["data"]["session"]["id"] == body["session"]["id"]

@@ -195,11 +195,13 @@ def test_status_is_one_of_the_statuses_or_a_400(secret_key_client: APIClient, st
 
 # --- config bodies --------------------------------------------------------------------------------
 
-CONFIG_FIELDS = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl"]
+CONFIG_FIELDS = ["max_sessions_per_user", "session_duration", "idle_timeout", "access_token_ttl", "sign_in_alerts"]
+ALERT_VALUES = ["off", "flagged", "all"]
 RANGES = {"max_sessions_per_user": MAX_SESSIONS_RANGE, "session_duration": SESSION_DURATION_RANGE,
           "idle_timeout": IDLE_TIMEOUT_RANGE, "access_token_ttl": ACCESS_TOKEN_TTL_RANGE}
 edges = sorted({edge + delta for low, high in RANGES.values() for edge in (low, high) for delta in (-1, 0, 1)})
 config_values = st.one_of(json_values, st.integers(-10**20, 10**20), st.sampled_from(edges),
+                          st.sampled_from([*ALERT_VALUES, "Off", "none", ""]),
                           st.sampled_from(edges).map(float), st.sampled_from(edges).map(str))
 config_bodies = st.dictionaries(st.one_of(st.sampled_from(CONFIG_FIELDS), st.text(max_size=12)), config_values,
                                 max_size=4)
@@ -211,6 +213,8 @@ def _config_row(tenant: TenantKeys) -> dict[str, Any]:
 
 
 def _acceptable(name: str, value: Any) -> bool:
+    if name == "sign_in_alerts":
+        return value in ALERT_VALUES
     if name == "max_sessions_per_user" and value is None:
         return True
     if name == "idle_timeout" and value is None:

@@ -95,7 +95,7 @@ def test_the_api_accepts_the_bounds(secret_key_client: APIClient, tenant: Tenant
                                     value: int | None) -> None:
     response = secret_key_client.patch("/v1/admin/config", {field: value}, format="json")
     assert response.status_code == 200, response.content
-    assert response.json() == {**DEFAULTS, field: value, "allowed_origins": []}
+    assert response.json() == {**DEFAULTS, "allowed_origins": [], "sign_in_alerts": "off", field: value}
     assert stored(tenant) == {**DEFAULTS, field: value}
 
 
@@ -107,3 +107,9 @@ def test_the_api_refuses_null_where_it_means_nothing(
     assert response.status_code == 400
     assert error_code(response) == "invalid_request"  # null is a wrong type here, not a value out of range
     assert stored(tenant) == DEFAULTS
+
+
+def test_an_unknown_sign_in_alerts_value_is_refused_by_the_database(tenant: TenantKeys) -> None:
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TenantConfig.objects.filter(tenant=tenant.tenant).update(sign_in_alerts="never")
+    assert TenantConfig.objects.get(tenant=tenant.tenant).sign_in_alerts == "off"

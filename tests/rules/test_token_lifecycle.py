@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 
 SESSION_KEYS = {
     "id", "user_id", "tenant_id", "status", "user_agent", "ip_address", "country", "device_type", "browser",
-    "os", "created_at", "last_active_at", "expires_at", "revoked_at", "revoked_reason",
+    "os", "created_at", "last_active_at", "expires_at", "revoked_at", "revoked_reason", "flags",
 }
 TOKEN_KEYS = {"access_token", "refresh_token", "access_token_expires_at", "refresh_token_expires_at"}
 

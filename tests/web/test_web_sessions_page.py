@@ -64,8 +64,13 @@ def test_the_current_session_has_the_badge_and_no_sign_out_button(user: User) ->
     theirs = row_html(html, other.id)
     assert "This device" not in theirs
     assert f'action="/t/acme/sessions/{other.id}/sign-out"' in theirs
-    assert "Sign out<span class=\"visually-hidden\"> of Chrome 120 on macOS 10.15</span>" in theirs
-    assert html.count('name="csrfmiddlewaretoken"') == 3  # this device, all others, the one other session
+    # The control's accessible name tells rows of one device model apart: device, place, last activity.
+    assert ('<span class="visually-hidden">Sign out of Chrome 120 on macOS 10.15, United States, last active just now'
+            '</span>') in theirs
+    assert "Cancel, keep Chrome 120 on macOS 10.15 signed in" in theirs and " of Chrome" not in theirs.split(
+        "when-open")[1].split("</summary>")[0]
+    # this device, all others, the one other session, the password change
+    assert html.count('name="csrfmiddlewaretoken"') == 4
     assert "Sign out of all other devices" in html
 
 
@@ -107,11 +112,13 @@ def test_alone_there_is_no_sign_out_of_all_other_devices(user: User) -> None:
 def test_queries_do_not_grow_with_the_number_of_sessions(user: User, django_assert_num_queries: Any) -> None:
     client = signed_in()
     client.get("/t/acme/sessions")
-    # tenant by slug, session by token (with user, tenant, config), the list; messages need none.
-    with django_assert_num_queries(3):
+    # tenant by slug, session by token (with user, tenant, config), the list, recently signed out;
+    # messages need none.
+    with django_assert_num_queries(4):
         assert client.get("/t/acme/sessions").status_code == 200
     SessionFactory.create_batch(12, user=user)
-    with django_assert_num_queries(3):
+    SessionFactory.create_batch(5, user=user, revoked_at=timezone.now(), revoked_reason="revoked_by_user")
+    with django_assert_num_queries(4):
         response = client.get("/t/acme/sessions")
     assert len(rows(response.content.decode())) == 13
 

@@ -1,6 +1,7 @@
 """The page's sign-in: a real session with this browser's metadata, its token in a hardened cookie,
 one generic failure message, a rate limit, and a `next` that never leaves the site."""
 
+import re
 from typing import Any
 
 import pytest
@@ -39,7 +40,9 @@ def test_sign_in_page_is_served_with_the_security_headers(tenant: Any) -> None:
     assert '<label class="field__label" for="id_password">Password</label>' in html
     assert "<h1" in html and "Sign in to Acme" in html
     # Nothing from another origin and nothing inline that the policy would block.
-    assert "<script" not in html and "style=" not in html and "<style" not in html
+    # One script, a same-origin file (Escape closes confirmations); nothing inline.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/web/confirm.js" defer>']
+    assert "</script>" in html and "<script>" not in html and "style=" not in html and "<style" not in html
     assert "https://" not in html and "http://" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
 
 
