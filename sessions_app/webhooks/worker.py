@@ -189,6 +189,24 @@ def _attempt(delivery: WebhookDelivery, *, claimed_at: datetime, run: _Run) -> b
     return True
 
 
+def _attempt_isolated(delivery: WebhookDelivery, *, claimed_at: datetime, run: _Run) -> bool:
+    """`_attempt`, where an unexpected failure of one delivery (a secret no key decrypts, a bug) is
+    recorded as a failed attempt on the normal schedule instead of ending the run: otherwise that
+    delivery, the oldest due, would be claimed first again after every lease and hold up the queue."""
+    try:
+        return _attempt(delivery, claimed_at=claimed_at, run=run)
+    except Exception:
+        logger.exception("webhook.attempt_failed", extra={
+            "event": "webhook.attempt_failed", "delivery_id": delivery.id, "webhook_id": delivery.endpoint_id})
+    try:
+        _record(delivery, run.owner, at=timezone.now(), outcome=sender.Outcome(
+            response_status=None, duration_ms=0, error="internal_error", excerpt="", retry_after=None))
+    except Exception:  # the lease lapses and another run tries again
+        logger.exception("webhook.attempt_not_recorded", extra={"event": "webhook.attempt_not_recorded",
+                                                                "delivery_id": delivery.id})
+    return True
+
+
 def _schedule_next_wakeup(*, now: datetime) -> None:
     """A wake-up at the earliest moment an unfinished row becomes due (a retry, or a lease's end)."""
     unfinished = WebhookDelivery.objects.filter(status__in=_UNFINISHED)
@@ -213,7 +231,7 @@ def deliver_due(*, resolver: Resolver | None = None, batch_size: int = BATCH_SIZ
             if not batch:
                 break
             for delivery in batch:
-                if _attempt(delivery, claimed_at=claimed_at, run=run):
+                if _attempt_isolated(delivery, claimed_at=claimed_at, run=run):
                     attempted += 1
     _schedule_next_wakeup(now=timezone.now())
     return attempted
