@@ -76,10 +76,19 @@ def withdraw_signing_key(*, key_id: str, now: datetime | None = None) -> Signing
     """Retires `key_id` at once (it leaked, say): it leaves the JWK Set and its tokens stop verifying.
 
     Answers the key that signs from now on, if one does (else the next token creates one). Every
-    process re-reads the keys it has cached within tokens.VERIFICATION_KEY_TTL.
+    process re-reads the keys it has cached within tokens.VERIFICATION_KEY_TTL. When the withdrawn
+    key was the only one signing while a rotated-in key waits for its activation, that key signs from
+    now on: it is already in the JWK Set, so verifiers that fetched the set since the rotation have it,
+    where a key created on demand would be in no cached set at all.
     """
     now = now or timezone.now()
     if not SigningKey.objects.filter(pk=key_id, retired_at__isnull=True).update(retired_at=now):
         raise SigningKeyNotFound(key_id)
-    return (SigningKey.objects.filter(retired_at__isnull=True, activates_at__lte=now)
-            .order_by("-activates_at", "-created_at").first())
+    unretired = SigningKey.objects.filter(retired_at__isnull=True).order_by("-activates_at", "-created_at")
+    signing = unretired.filter(activates_at__lte=now).first()
+    if signing is None and (waiting := unretired.filter(activates_at__gt=now).last()) is not None:
+        # The earliest-published waiting key: the one verifiers have had longest.
+        SigningKey.objects.filter(pk=waiting.pk).update(activates_at=now)
+        waiting.activates_at = now
+        signing = waiting
+    return signing

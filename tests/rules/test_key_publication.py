@@ -89,3 +89,19 @@ def test_withdrawing_a_leaked_key_is_a_command(tenant, user, sign_in, client, mo
     assert jwt.get_unverified_header(sign_in()["session"]["access_token"])["kid"] != leaked
     with pytest.raises(CommandError, match="No unretired signing key"):
         call_command("withdraw_signing_key", leaked)
+
+
+def test_withdrawing_the_signing_key_during_a_rotation_activates_the_published_key(live_server, tenant, user, sign_in):
+    """The key a rotation published is already in the verifiers' cached sets: it signs at once after the
+    only signing key is withdrawn, instead of a new key no verifier has."""
+    leaked = jwt.get_unverified_header(sign_in()["session"]["access_token"])["kid"]
+    call_command("rotate_signing_key", stdout=io.StringIO())
+    published = SigningKey.objects.get(retired_at__isnull=True, activates_at__gt=timezone.now())
+    client, fetches = verifier(live_server)
+    client.get_signing_keys()  # fetched after the rotation, before the withdrawal
+    call_command("withdraw_signing_key", leaked, stdout=io.StringIO())
+    token = sign_in()["session"]["access_token"]
+    assert jwt.get_unverified_header(token)["kid"] == published.id
+    assert SigningKey.objects.filter(retired_at__isnull=True).count() == 1
+    assert client.get_signing_key_from_jwt(token).key_id == published.id
+    assert len(fetches) == 1
