@@ -183,13 +183,20 @@ def reencrypt_secrets() -> int:
 
 
 def rotate_secret(*, endpoint: WebhookEndpoint, now: datetime | None = None) -> EndpointWithSecret:
-    """A new secret signs from now on; the one it replaces keeps signing too for 24 hours."""
+    """A new secret signs from now on; the one it replaces keeps signing too for 24 hours.
+
+    The endpoint's row is locked and its current secret read under the lock, so two rotations at once
+    queue: the second keeps the first one's new secret as its previous one, and every secret either
+    answer handed out signs. A rotation ends an earlier rotation's overlap (docs/api.md, "Webhooks").
+    """
     now = now or timezone.now()
     secret, encrypted = _encrypted_new_secret()
-    endpoint.previous_secret_encrypted = endpoint.secret_encrypted
-    endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
-    endpoint.secret_encrypted = encrypted
-    endpoint.save(update_fields=["secret_encrypted", "previous_secret_encrypted", "previous_secret_expires_at"])
+    with transaction.atomic():
+        locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+        endpoint.previous_secret_encrypted = locked.secret_encrypted
+        endpoint.previous_secret_expires_at = now + ROTATION_OVERLAP
+        endpoint.secret_encrypted = encrypted
+        endpoint.save(update_fields=["secret_encrypted", "previous_secret_encrypted", "previous_secret_expires_at"])
     return EndpointWithSecret(endpoint=endpoint, signing_secret=secret)
 
 
