@@ -2,8 +2,9 @@
 
 Only cross-origin requests ask (a same-origin request carries no `Origin` header and never gets
 here), and they ask on every request, preflights included: the answers live in Django's cache for
-ORIGINS_CACHE_SECONDS, and every change of a tenant's config or status clears them in this
-process's cache (or the shared Redis cache, when REDIS_URL is set).
+ORIGINS_CACHE_SECONDS in the cache every process shares (the database cache, or Redis with
+REDIS_URL), and every change of a tenant's config or status clears them at once and again when it
+commits, so a request that read the old list meanwhile cannot keep it cached.
 """
 
 from django.core.cache import cache
