@@ -79,12 +79,20 @@ def user_counts(tenant_ids: list[str]) -> dict[str, int]:
 
 
 def users_matching_email(term: str) -> QuerySet[User]:
-    """Users whose email is `term` (when it has an @) or starts with it, compared as stored: lower case.
+    """Users whose email starts with `term` ("alice", "alice@", "alice@example.com"), in lower case.
 
-    LOWER(email) is the expression the unique index covers, so the exact match is an index lookup.
+    A prefix, "@" included: `alice@` lists alice@example.com and alice@example.org. LOWER(email)
+    is the expression the unique index covers; a LIKE 'prefix%' on it is a range scan of it.
     """
-    users = User.objects.annotate(email_lower=Lower("email"))
     term = term.strip().lower()
-    if "@" in term:
-        return users.filter(email_lower=term)
-    return users.filter(email_lower__startswith=term)
+    return User.objects.annotate(email_lower=Lower("email")).filter(email_lower__startswith=term)
+
+
+def active_among(sessions: QuerySet[Session], *, now: datetime) -> int:
+    """How many of `sessions` are active: what a revocation of them would end (one COUNT)."""
+    return sessions.order_by().filter(status_q_across_tenants(SessionStatus.ACTIVE, now=now)).count()
+
+
+def active_of_users(user_ids: QuerySet[User] | list[str], *, now: datetime) -> int:
+    """How many active sessions these users hold: what signing them out everywhere would end."""
+    return active_among(Session.objects.filter(user__in=user_ids), now=now)
