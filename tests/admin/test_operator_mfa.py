@@ -1,4 +1,4 @@
-"""Operators' second factor: required mode, enrolment from the admin, wrong codes refused and counted, recovery codes once."""
+"""Operators' second factor: required mode, enrolment, wrong codes refused and counted, recovery codes once."""
 
 from datetime import timedelta
 from typing import Any
