@@ -1,9 +1,10 @@
 """The operators' admin site: Django's, with the second factor (hellojohn_project/operator_mfa.py).
 
 `hellojohn_project.console_apps.ConsoleAdminConfig` replaces `django.contrib.admin` in
-INSTALLED_APPS and makes this the default site, so every `@admin.register` and `admin.site.urls` use it. With `HJ_OPERATOR_MFA=required`
-an operator whose session is not verified by a code has no permission on any admin page; one who
-has no second factor yet is sent to "Two-factor sign-in" (`admin:operator_mfa`) to enrol one.
+INSTALLED_APPS and makes this the default site, so every `@admin.register` and `admin.site.urls`
+use it. With `HJ_OPERATOR_MFA=required` an operator whose session is not verified by a code has
+no permission on any admin page; one who has no second factor yet is sent to "Two-factor
+sign-in" (`admin:operator_mfa`) to enrol one.
 """
 
 import base64

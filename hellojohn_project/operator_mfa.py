@@ -6,6 +6,8 @@ else until they have. `optional` (the default) asks a code only of operators who
 Recovery codes are django-otp's static tokens: each is deleted when it is used, so it works once.
 """
 
+import base64
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -68,3 +70,14 @@ def verify_second_factor(*, operator: AbstractBaseUser, token: str) -> Device | 
     if not token or not any(True for _ in devices_for_user(operator, confirmed=True)):
         return None
     return match_token(operator, token)
+
+
+@transaction.atomic
+def reset_second_factor(*, operator: AbstractBaseUser) -> tuple[str, str, list[str]]:
+    """A fresh confirmed authenticator and recovery codes in place of the operator's (the demo's operator).
+
+    Answers the otpauth URI, its base32 secret and the recovery codes.
+    """
+    TOTPDevice.objects.filter(user=operator).delete()
+    device = TOTPDevice.objects.create(user=operator, name=TOTP_NAME, confirmed=True)
+    return device.config_url, base64.b32encode(device.bin_key).decode(), new_recovery_codes(operator=operator)

@@ -131,3 +131,21 @@ def test_changing_the_second_factor_needs_a_verified_session(required, operator)
 def test_the_login_page_has_a_heading_and_the_code_field(operator):
     html = Client().get("/admin/login/").content.decode()
     assert "<h1" in html and 'name="otp_token"' in html and 'autocomplete="one-time-code"' in html
+
+
+def test_seed_demo_prints_the_demo_operators_second_factor_when_required(required, client):
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    demo = json.loads(out.getvalue())["operator"]
+    assert demo["totp_uri"].startswith("otpauth://totp/") and demo["totp_secret"] in demo["totp_uri"]
+    signed_in = Client()
+    response = signed_in.post(LOGIN, {"username": demo["username"], "password": demo["password"],
+                                      "otp_token": demo["recovery_code"], "next": "/admin/"})
+    assert response.status_code == 302 and signed_in.get("/admin/").status_code == 200
+    device = TOTPDevice.objects.get(user__username=demo["username"])
+    assert device.confirmed and code_of(device)
