@@ -7,6 +7,7 @@ nothing here says it again.
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from django.apps import apps
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import Lower, TruncDay, TruncHour
 
@@ -167,3 +168,39 @@ def activity(*, now: datetime, tenant_id: str | None, step: timedelta, n: int) -
                                                   by="revoked_reason")),
         flagged=flagged,
     )
+
+
+@dataclass(frozen=True)
+class EventLine:
+    """One line of a session's or a user's event history, as the console shows it."""
+
+    created_at: datetime
+    type: str
+    actor_type: str  # user, api_key, operator or system
+    actor_id: str | None
+    session_id: str | None
+    data: dict
+
+
+HISTORY_LIMIT = 50
+
+
+def event_history(*, session_id: str | None = None, user_id: str | None = None,
+                  limit: int = HISTORY_LIMIT) -> list[EventLine] | None:
+    """The newest `limit` events about a session or a user, newest first; None where no event log exists.
+
+    Reads the event log's `Event` model (seq, type, actor_type, actor_id, user_id, session_id, data,
+    created_at) by name, so the console works before and after that model exists.
+    """
+    try:
+        event_model = apps.get_model("sessions_app", "Event")
+    except LookupError:
+        return None
+    events = event_model.objects.all()
+    if session_id is not None:
+        events = events.filter(session_id=session_id)
+    if user_id is not None:
+        events = events.filter(user_id=user_id)
+    rows = events.order_by("-seq").values_list("created_at", "type", "actor_type", "actor_id", "session_id",
+                                                "data")[:limit]
+    return [EventLine(*row) for row in rows]

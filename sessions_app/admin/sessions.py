@@ -28,6 +28,7 @@ from django.utils.html import format_html
 
 from sessions_app import services
 from sessions_app.admin.confirm import SHOWN_TARGETS, action_hidden_fields, confirmation_page, confirmed
+from sessions_app.admin.event_history import render_event_history
 from sessions_app.admin.export import csv_response
 from sessions_app.admin.filters import CountryFilter, SessionStatusFilter
 from sessions_app.admin.history import log_operator_change
@@ -101,8 +102,9 @@ class SessionAdmin(admin.ModelAdmin):
         ("Device", {"fields": ("device", "device_type", "browser", "os", "user_agent", "ip_address", "country")}),
         ("Lifetime", {"fields": ("created_at", "last_active_at", "expires_at")}),
         ("Revocation", {"fields": ("revoked_at", "revoked_reason", "revoked_by")}),
+        ("Events", {"fields": ("events",)}),
     )
-    readonly_fields = ("status", "device")
+    readonly_fields = ("status", "device", "events")
 
     # --- Read-only, never added or deleted ------------------------------------------------------
 
@@ -142,6 +144,10 @@ class SessionAdmin(admin.ModelAdmin):
     @admin.display(description="status")
     def status(self, session: Session) -> str:
         return status_badge(session_status(session))
+
+    @admin.display(description="event history")
+    def events(self, session: Session) -> str:
+        return render_event_history(session_id=session.pk)
 
     @admin.display(description="place", ordering="country")
     def place(self, session: Session) -> str:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sessions_app import services
 from sessions_app.admin.confirm import SHOWN_TARGETS, action_hidden_fields, confirmation_page, confirmed
+from sessions_app.admin.event_history import render_event_history
 from sessions_app.admin.history import log_operator_change
 from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.admin.permissions import CHANGE_USERS, REVOKE_SESSIONS, may, operator_actor
@@ -38,8 +39,9 @@ class UserAdmin(admin.ModelAdmin):
     paginator = CappedCountPaginator
     list_max_show_all = 100
     show_facets = admin.ShowFacets.NEVER
-    fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions")
-    readonly_fields = ("active_sessions",)
+    fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions",
+              "events")
+    readonly_fields = ("active_sessions", "events")
     actions = ["sign_out_everywhere", "disable", "enable"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -84,6 +86,10 @@ class UserAdmin(admin.ModelAdmin):
             request, self, title=title, will_end=active_of_users(queryset.values("pk"), now=timezone.now()),
             targets=emails, selected=queryset.count(), hidden=action_hidden_fields(request, action),
             form_action=request.get_full_path(), cancel_url=request.get_full_path(), confirm_label=confirm_label)
+
+    @admin.display(description="event history")
+    def events(self, user: User) -> str:
+        return render_event_history(user_id=user.pk)
 
     @admin.action(description="Sign out of all devices", permissions=["revoke"])
     def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> TemplateResponse | None:

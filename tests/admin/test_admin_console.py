@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 import pytest
+from django.apps import apps
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.admin.utils import quote
 from django.contrib.contenttypes.models import ContentType
@@ -241,3 +242,26 @@ def test_search_by_email_prefix_with_at_by_session_id_and_by_ip(root, tenant):
     assert sessions("alice@") == {first.pk, second.pk}
     assert sessions(first.pk) == {first.pk}
     assert sessions("2001:db8::1") == {first.pk}
+
+
+# --- Event history ----------------------------------------------------------------------------------
+
+HAS_EVENT_LOG = any(model.__name__ == "Event" for model in apps.get_app_config("sessions_app").get_models())
+
+
+def test_session_and_user_pages_have_an_event_history_field(root, user):
+    client, _ = root
+    session = SessionFactory(user=user)
+    for url in (f"{CHANGELIST}{quote(session.pk)}/change/", f"{USERS}{quote(user.pk)}/change/"):
+        html = client.get(url).content.decode()
+        assert "event history" in html.lower()
+        assert ('id="hj-events-unavailable"' in html) is not HAS_EVENT_LOG
+
+
+@pytest.mark.skipif(not HAS_EVENT_LOG, reason="the event log (sessions_app.models.Event) is not in this version")
+def test_event_history_names_each_actor(root, user):
+    client, operator = root
+    session = SessionFactory(user=user)
+    client.post(f"{CHANGELIST}{quote(session.pk)}/revoke/", {"post": "yes"})
+    html = client.get(f"{CHANGELIST}{quote(session.pk)}/change/").content.decode()
+    assert "Operator" in html and operator.username in html
