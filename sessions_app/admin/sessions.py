@@ -87,7 +87,7 @@ class SessionAdmin(admin.ModelAdmin):
                    ("created_at", admin.DateFieldListFilter), ("last_active_at", admin.DateFieldListFilter))
     list_select_related = ("user", "tenant", "tenant__config")
     search_fields = ("id",)  # shows the search box; get_search_results does the searching
-    search_help_text = "A session id (ses_…), an IP address, or a user's email (exact, or its beginning)."
+    search_help_text = "A session id (ses_…), an IP address, or the beginning of a user's email (\"alice@\" too)."
     ordering = ("-created_at", "-id")
     list_per_page = 100
     list_max_show_all = 100  # "Show all" only when everything fits on one page anyway

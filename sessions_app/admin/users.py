@@ -33,7 +33,7 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ("tenant", "status")
     list_select_related = ("tenant",)
     search_fields = ("email",)  # shows the box; get_search_results uses the LOWER(email) index
-    search_help_text = "An email, exact or its beginning."
+    search_help_text = "The beginning of an email (\"alice\", \"alice@\", or all of it)."
     # Users can be millions too: the same capped count as the sessions list, and no facet counts.
     show_full_result_count = False
     paginator = CappedCountPaginator
