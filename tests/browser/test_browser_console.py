@@ -1,6 +1,7 @@
 """The operators' console in Chromium: no table wider than its container at 1,280 px, status in view,
 no serious or critical axe-core violation on each page, and the dashboard's screenshot for the README."""
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -9,7 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, expect
 
 from sessions_app.models import DeviceType, RevocationReason
 from tests.browser.chromium import DESKTOP, PHONE, SCREENSHOTS
@@ -129,3 +130,57 @@ def test_dashboard_screenshot(chromium_browser, live_server, console):
     page.locator("#hj-dashboard").screenshot(path=SCREENSHOTS / "admin-dashboard.png", animations="disabled")
     assert (SCREENSHOTS / "admin-dashboard.png").stat().st_size > 10_000
     page.context.close()
+
+
+def test_an_operator_enrols_signs_in_with_a_code_finds_alice_and_revokes_three_after_confirming(
+        chromium_browser, live_server, console, settings, tenant):
+    import base64
+
+    from django.contrib.admin.models import LogEntry
+    from django_otp.oath import TOTP
+
+    from sessions_app.models import Session
+
+    settings.HJ_OPERATOR_MFA = "required"
+    alice = UserFactory(tenant=tenant.tenant, email="alice@example.org")
+    three = [SessionFactory(user=alice, created_at=timezone.now() - timedelta(minutes=n)) for n in range(3)]
+    context = chromium_browser.new_context(**DESKTOP)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/admin/mfa/")  # required, and none enrolled yet: enrol first
+    secret = page.locator("#hj-totp-secret").inner_text()
+    page.get_by_label("Code", exact=True).fill(f"{TOTP(base64.b32decode(secret)).token():06d}")
+    page.get_by_role("button", name="Confirm").click()
+    assert page.locator("#hj-recovery-codes li").count() == 10
+
+    # A new browser signs in with the password and the authenticator's code (the next one: codes are single use).
+    context.close()
+    context = chromium_browser.new_context(**DESKTOP)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("root")
+    page.get_by_label("Password").fill(PASSWORD)
+    totp = TOTP(base64.b32decode(secret))
+    totp.time = time.time() + 30
+    page.get_by_label("Code (authenticator app or recovery code)").fill(f"{totp.token():06d}")
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{live_server.url}/admin/")
+    assert page.locator("#hj-dashboard svg[role=group]").count() == 4
+
+    page.goto(f"{live_server.url}/admin/sessions_app/session/?q=alice%40")
+    assert page.locator("#result_list tbody tr").count() == 3
+    page.locator("#action-toggle").check()
+    page.locator("select[name=action]").select_option("revoke_selected")
+    page.get_by_role("button", name="Go").click()
+    assert page.locator("#hj-confirm-count").inner_text() == "3 active sessions will end."
+    assert Session.objects.filter(user=alice, revoked_at__isnull=True).count() == 3
+    page.get_by_role("button", name="Yes, revoke them").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("Revoked 3 session(s).")
+    assert Session.objects.filter(user=alice, revoked_at__isnull=True).count() == 0
+    assert LogEntry.objects.filter(object_id__in=[s.pk for s in three]).count() == 3
+    page.goto(f"{live_server.url}/admin/sessions_app/session/{quote(three[0].pk)}/history/")
+    expect(page.locator("#change-history")).to_contain_text("Revoked by an operator from the console.")
+    context.close()
