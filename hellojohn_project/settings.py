@@ -34,7 +34,8 @@ HJ_PUBLIC_URL = env.str("HJ_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip
 HJ_VERSION = __version__
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with the operators' second factor (hellojohn_project/console_site.py).
+    "hellojohn_project.console_apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -47,6 +48,9 @@ INSTALLED_APPS = [
     "corsheaders",
     "hellojohn_project.api.apps.ApiConfig",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "hellojohn_project",
     "django_tasks",
     "django_tasks_db",
@@ -69,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication: request.user.is_verified() says whether the session gave a second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # django-axes last, as it requires: refuses a locked-out operator's /admin/login/ (see below);
@@ -319,6 +325,13 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# Operators' second factor (hellojohn_project/operator_mfa.py): "required" makes every operator give a
+# TOTP or recovery code (the README's production recipe); "optional" asks it of those who enrolled.
+HJ_OPERATOR_MFA = env.str("HJ_OPERATOR_MFA", default="optional")
+if HJ_OPERATOR_MFA not in ("required", "optional"):
+    raise ImproperlyConfigured("HJ_OPERATOR_MFA is 'required' or 'optional'.")
+OTP_TOTP_ISSUER = env.str("HJ_OPERATOR_MFA_ISSUER", default="HelloJohn Sessions")
+
 AXES_FAILURE_LIMIT = env.int("HJ_ADMIN_LOCKOUT_FAILURES", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("HJ_ADMIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # each on its own: either one locks

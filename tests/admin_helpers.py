@@ -29,6 +29,11 @@ def staff_client(username: str, permissions: tuple[str, ...] = VIEW_ONLY) -> tup
     return client, operator
 
 
-def action(client: Client, url: str, name: str, ids: list[str], **kwargs: Any) -> Any:
-    """POSTs a changelist action, as the changelist's form does."""
-    return client.post(url, {"action": name, "_selected_action": ids, "index": 0}, **kwargs)
+def action(client: Client, url: str, name: str, ids: list[str], *, confirm: bool = True, **kwargs: Any) -> Any:
+    """POSTs a changelist action, as the changelist's form does; `confirm` answers its confirmation page too.
+
+    The actions that end sessions first answer a confirmation page; its form posts again with
+    `post=yes`, which is what `confirm=True` sends at once.
+    """
+    data = {"action": name, "_selected_action": ids, "index": 0, **({"post": "yes"} if confirm else {})}
+    return client.post(url, data, **kwargs)

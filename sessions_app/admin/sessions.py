@@ -9,21 +9,34 @@ import ipaddress
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+)
+from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from sessions_app import services
+from sessions_app.admin.confirm import SHOWN_TARGETS, action_hidden_fields, confirmation_page, confirmed
+from sessions_app.admin.event_history import render_event_history
+from sessions_app.admin.export import csv_response
 from sessions_app.admin.filters import CountryFilter, SessionStatusFilter
 from sessions_app.admin.flags import FlagFilter, flags_html
-from sessions_app.admin.history import event_history
+from sessions_app.admin.operator_log import log_operator_change
 from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.admin.permissions import REVOKE_SESSIONS, may, operator_actor
-from sessions_app.admin_selectors import users_matching_email
+from sessions_app.admin_selectors import active_among, users_matching_email
+from sessions_app.flags import flag_list
 from sessions_app.models import Session, SessionStatus
 from sessions_app.selectors import idle_timeout_of
 
@@ -57,14 +70,27 @@ def search_sessions(queryset: QuerySet[Session], term: str) -> QuerySet[Session]
     return queryset.filter(user__in=users_matching_email(term).values("pk"))
 
 
+def short_time(value: Any) -> str:
+    # "2026-12-01 09:51": a fixed, narrow form, so two time columns fit at 1,280 px.
+    return format_html('<time datetime="{}">{}</time>', value.isoformat(), value.strftime("%Y-%m-%d %H:%M"))
+
+
+REVOKED_MESSAGE = "Revoked by an operator from the console."
+
+
 @admin.register(Session)
 class SessionAdmin(admin.ModelAdmin):
-    list_display = ("id", "user_email", "tenant", "device", "country", "ip_address", "created_at",
-                    "last_active_at", "status", "flag_codes")
-    list_filter = ("tenant", SessionStatusFilter, "device_type", CountryFilter, "revoked_reason", FlagFilter)
+    # Status right after the id, so it is never scrolled away; device, browser and OS in one column,
+    # country and IP in another, as the end-user page shows them. static/admin/hj/console.css wraps them.
+    # The risk flags' codes sit under the status badge: an extra column would not fit 1,280 px.
+    list_display = ("id", "status", "user_email", "tenant", "device", "place", "created", "last_active")
+    # The date filters are Django's DateFieldListFilter: its links and the dashboard's bars use
+    # `created_at__gte` / `created_at__lt` (and `last_active_at__…`), which any range may also use.
+    list_filter = ("tenant", SessionStatusFilter, "device_type", CountryFilter, "revoked_reason", FlagFilter,
+                   ("created_at", admin.DateFieldListFilter), ("last_active_at", admin.DateFieldListFilter))
     list_select_related = ("user", "tenant", "tenant__config")
     search_fields = ("id",)  # shows the search box; get_search_results does the searching
-    search_help_text = "A session id (ses_…), an IP address, or a user's email (exact, or its beginning)."
+    search_help_text = "A session id (ses_…), an IP address, or the beginning of a user's email (\"alice@\" too)."
     ordering = ("-created_at", "-id")
     list_per_page = 100
     list_max_show_all = 100  # "Show all" only when everything fits on one page anyway
@@ -80,9 +106,9 @@ class SessionAdmin(admin.ModelAdmin):
         ("Lifetime", {"fields": ("created_at", "last_active_at", "expires_at")}),
         ("Risk", {"fields": ("risk_flags",)}),
         ("Revocation", {"fields": ("revoked_at", "revoked_reason", "revoked_by")}),
-        ("History", {"fields": ("history",)}),
+        ("Events", {"fields": ("events",)}),
     )
-    readonly_fields = ("status", "device", "risk_flags", "history")
+    readonly_fields = ("status", "device", "risk_flags", "events")
 
     # --- Read-only, never added or deleted ------------------------------------------------------
 
@@ -116,57 +142,104 @@ class SessionAdmin(admin.ModelAdmin):
 
     @admin.display(description="device")
     def device(self, session: Session) -> str:
-        return format_html('{} <span class="quiet">({})</span>', session.device_label,
+        return format_html('{}<br><span class="quiet">({})</span>', session.device_label,
                            session.get_device_type_display())
 
     @admin.display(description="status")
     def status(self, session: Session) -> str:
-        return status_badge(session_status(session))
+        badge = status_badge(session_status(session))
+        if not session.flags:
+            return badge
+        # The flags' codes under the badge (docs/api.md, "Risk flags"); the session's page says them in words.
+        codes = ", ".join(code for code, _ in flag_list(session.flags))
+        return format_html('{}<br><span class="hj-flags">{}</span>', badge, codes)
 
-    @admin.display(description="events")
-    def history(self, session: Session) -> str:
-        return event_history(session_id=session.pk)
-    @admin.display(description="flags")
-    def flag_codes(self, session: Session) -> str:
-        return ", ".join(session.flags or {}) or "—"
+    @admin.display(description="event history")
+    def events(self, session: Session) -> str:
+        return render_event_history(session_id=session.pk)
 
     @admin.display(description="risk flags")
     def risk_flags(self, session: Session) -> str:
         return flags_html(session)
 
+    @admin.display(description="place", ordering="country")
+    def place(self, session: Session) -> str:
+        return format_html('{}<br><span class="hj-ip">{}</span>', session.country or "—", session.ip_address or "—")
+
+    @admin.display(description="created", ordering="created_at")
+    def created(self, session: Session) -> str:
+        return short_time(session.created_at)
+
+    @admin.display(description="last active", ordering="last_active_at")
+    def last_active(self, session: Session) -> str:
+        return short_time(session.last_active_at)
+
     # --- Revocation -----------------------------------------------------------------------------
 
     @admin.action(description="Revoke selected sessions", permissions=["revoke"])
-    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Session]) -> None:
+    def revoke_selected(self, request: HttpRequest, queryset: QuerySet[Session]) -> TemplateResponse | None:
+        """First a page saying how many sessions will end; with its `post=yes`, the revocation."""
+        if not confirmed(request):
+            ids = list(queryset.order_by("-created_at").values_list("pk", flat=True)[:SHOWN_TARGETS])
+            return confirmation_page(
+                request, self, title="Revoke the selected sessions?",
+                will_end=active_among(queryset, now=timezone.now()), targets=ids, selected=queryset.count(),
+                hidden=action_hidden_fields(request, "revoke_selected"), form_action=request.get_full_path(),
+                cancel_url=request.get_full_path(), confirm_label="Yes, revoke them")
         # The ids as a subquery: the changelist's queryset may join users or configs, an UPDATE may not.
         revoked = services.revoke_sessions(session_ids=queryset.values_list("pk", flat=True),
                                            actor=operator_actor(request))
+        log_operator_change(request, Session.objects.filter(pk__in=revoked), REVOKED_MESSAGE)
         if revoked:
             self.message_user(request, f"Revoked {len(revoked)} session(s).", messages.SUCCESS)
         else:
             self.message_user(request, "Nothing to revoke: the selected sessions were already revoked.",
                               messages.WARNING)
+        return None
 
     def get_urls(self) -> list[URLPattern]:
         revoke = path("<path:object_id>/revoke/", self.admin_site.admin_view(self.revoke_view),
                       name="sessions_app_session_revoke")
-        return [revoke, *super().get_urls()]
+        export = path("export.csv", self.admin_site.admin_view(self.export_view), name="sessions_app_session_export")
+        return [export, revoke, *super().get_urls()]
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """The changelist's filtered rows as CSV, with the changelist's own filters and search."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        try:
+            changelist = self.get_changelist_instance(request)
+        except IncorrectLookupParameters:
+            return HttpResponseBadRequest("Unknown filter.")
+        return csv_response(changelist.get_queryset(request))
 
     def revoke_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The detail page's "Revoke" button (a POST; CSRF-checked by admin_view)."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        """The detail page's "Revoke" link: a GET shows the confirmation, its POST revokes (CSRF-checked)."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
         if not self.has_revoke_permission(request):
             raise PermissionDenied
         session = self.get_object(request, unquote(object_id))
         if session is None:
             raise Http404("No such session.")
+        page = reverse("admin:sessions_app_session_change", args=[quote(session.pk)])
+        if request.method == "GET":
+            return confirmation_page(
+                request, self, title=f"Revoke session {session.pk}?",
+                will_end=active_among(Session.objects.filter(pk=session.pk), now=timezone.now()),
+                targets=[f"{session.pk}: {session.user.email}, {session.device_label}"], hidden=[],
+                form_action=request.path, cancel_url=page, confirm_label="Yes, revoke it")
         revoked = services.revoke_session(session=session, actor=operator_actor(request))
         if revoked:
+            log_operator_change(request, [session], REVOKED_MESSAGE)
             self.message_user(request, f"Revoked session {session.pk}.", messages.SUCCESS)
         else:
             self.message_user(request, f"Session {session.pk} was already revoked.", messages.WARNING)
-        return HttpResponseRedirect(reverse("admin:sessions_app_session_change", args=[quote(session.pk)]))
+        return HttpResponseRedirect(page)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        context = {**(extra_context or {}), "export_url": reverse("admin:sessions_app_session_export")}
+        return super().changelist_view(request, extra_context=context)
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "",
                     extra_context: dict[str, Any] | None = None) -> HttpResponse:

@@ -10,14 +10,17 @@ from django.contrib.admin.utils import quote
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
 from sessions_app import services
-from sessions_app.admin.history import event_history
+from sessions_app.admin.confirm import SHOWN_TARGETS, action_hidden_fields, confirmation_page, confirmed
+from sessions_app.admin.event_history import render_event_history
+from sessions_app.admin.operator_log import log_operator_change
 from sessions_app.admin.paging import CappedCountPaginator
 from sessions_app.admin.permissions import CHANGE_USERS, REVOKE_SESSIONS, may, operator_actor
-from sessions_app.admin_selectors import users_matching_email
+from sessions_app.admin_selectors import active_of_users, users_matching_email
 from sessions_app.selectors import active_sessions_for
 from tenants_app.models import User
 
@@ -30,15 +33,15 @@ class UserAdmin(admin.ModelAdmin):
     list_filter = ("tenant", "status")
     list_select_related = ("tenant",)
     search_fields = ("email",)  # shows the box; get_search_results uses the LOWER(email) index
-    search_help_text = "An email, exact or its beginning."
+    search_help_text = "The beginning of an email (\"alice\", \"alice@\", or all of it)."
     # Users can be millions too: the same capped count as the sessions list, and no facet counts.
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_max_show_all = 100
     show_facets = admin.ShowFacets.NEVER
     fields = ("id", "email", "name", "tenant", "status", "created_at", "last_sign_in_at", "active_sessions",
-              "history")
-    readonly_fields = ("active_sessions", "history")
+              "events")
+    readonly_fields = ("active_sessions", "events")
     actions = ["sign_out_everywhere", "disable", "enable"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -70,34 +73,54 @@ class UserAdmin(admin.ModelAdmin):
         sessions = [
             {"url": reverse("admin:sessions_app_session_change", args=[quote(s.pk)]), "id": s.pk,
              "device": s.device_label, "device_type": s.get_device_type_display(), "country": s.country,
-             "ip_address": s.ip_address, "last_active": s.last_active_at.strftime("%Y-%m-%d %H:%M UTC")}
+             "ip_address": s.ip_address, "last_active": s.last_active_at.strftime("%Y-%m-%d %H:%M"),
+             "last_active_iso": s.last_active_at.isoformat()}
             for s in active_sessions_for(user, now=timezone.now())
         ]
         return render_to_string(ACTIVE_SESSIONS_TEMPLATE, {"sessions": sessions}) if sessions else "None"
 
-    @admin.display(description="events")
-    def history(self, user: User) -> str:
-        return event_history(user_id=user.pk)
+    def _confirmation(self, request: HttpRequest, queryset: QuerySet[User], *, action: str, title: str,
+                      confirm_label: str) -> TemplateResponse:
+        emails = list(queryset.order_by("email").values_list("email", flat=True)[:SHOWN_TARGETS])
+        return confirmation_page(
+            request, self, title=title, will_end=active_of_users(queryset.values("pk"), now=timezone.now()),
+            targets=emails, selected=queryset.count(), hidden=action_hidden_fields(request, action),
+            form_action=request.get_full_path(), cancel_url=request.get_full_path(), confirm_label=confirm_label)
+
+    @admin.display(description="event history")
+    def events(self, user: User) -> str:
+        return render_event_history(user_id=user.pk)
 
     @admin.action(description="Sign out of all devices", permissions=["revoke"])
-    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
-        revoked = sum(
-            len(services.revoke_user_sessions(user=user, actor=operator_actor(request)))
-            for user in queryset
-        )
-        self.message_user(request, f"Signed {queryset.count()} user(s) out: {revoked} session(s) revoked.",
+    def sign_out_everywhere(self, request: HttpRequest, queryset: QuerySet[User]) -> TemplateResponse | None:
+        if not confirmed(request):
+            return self._confirmation(request, queryset, action="sign_out_everywhere",
+                                      title="Sign the selected users out of all devices?",
+                                      confirm_label="Yes, sign them out")
+        users = list(queryset)
+        counts = [len(services.revoke_user_sessions(user=user, actor=operator_actor(request))) for user in users]
+        for user, n in zip(users, counts, strict=True):
+            log_operator_change(request, [user], f"Signed out of all devices: {n} session(s) revoked.")
+        self.message_user(request, f"Signed {len(users)} user(s) out: {sum(counts)} session(s) revoked.",
                           messages.SUCCESS)
+        return None
 
     @admin.action(description="Disable (signs out everywhere)", permissions=["disable"])
-    def disable(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+    def disable(self, request: HttpRequest, queryset: QuerySet[User]) -> TemplateResponse | None:
+        if not confirmed(request):
+            return self._confirmation(request, queryset, action="disable", title="Disable the selected users?",
+                                      confirm_label="Yes, disable them")
         users = [user for user in queryset if user.status != User.Status.DISABLED]
         for user in users:
             services.update_user(user=user, actor=operator_actor(request), status=User.Status.DISABLED)
+        log_operator_change(request, users, "Disabled; their sessions revoked.")
         self.message_user(request, f"Disabled {len(users)} user(s) and revoked their sessions.", messages.SUCCESS)
+        return None
 
     @admin.action(description="Enable", permissions=["disable"])
     def enable(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
         users = [user for user in queryset if user.status != User.Status.ACTIVE]
         for user in users:
             services.update_user(user=user, actor=operator_actor(request), status=User.Status.ACTIVE)
+        log_operator_change(request, users, "Enabled.")
         self.message_user(request, f"Enabled {len(users)} user(s).", messages.SUCCESS)

@@ -138,7 +138,10 @@ def test_revoke_button_revokes_once(root, user, sign_in):
     client, operator = root
     body = sign_in()
     session_id = body["session"]["id"]
-    assert client.get(revoke_url(session_id)).status_code == 405
+    confirmation = client.get(revoke_url(session_id))  # the button leads to the confirmation page
+    assert confirmation.status_code == 200
+    assert "1 active session will end." in confirmation.content.decode()
+    assert client.put(revoke_url(session_id)).status_code == 405
     assert Session.objects.get(pk=session_id).revoked_at is None
 
     response = client.post(revoke_url(session_id), follow=True)

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 
+from hellojohn_project import operator_mfa
 from sessions_app import services
 from sessions_app.device import describe_device
 from tenants_app.models import ApiKey, Tenant, User
@@ -89,13 +90,19 @@ class Command(BaseCommand):
             operator.is_staff = operator.is_superuser = operator.is_active = True
             operator.save()
 
+        # With MFA required the demo operator needs a second factor to sign in: a fresh one, printed.
+        mfa: dict[str, Any] = {}
+        if operator_mfa.mfa_required():
+            uri, secret, codes = operator_mfa.reset_second_factor(operator=operator)
+            mfa = {"totp_uri": uri, "totp_secret": secret, "recovery_code": codes[0]}
+
         result = {
             "tenant_id": tenant.id,
             "tenant_slug": tenant.slug,
             "secret_key": secret_key.plaintext,
             "publishable_key": publishable_key.plaintext,
             "users": users,
-            "operator": {"username": OPERATOR_USERNAME, "password": operator_password},
+            "operator": {"username": OPERATOR_USERNAME, "password": operator_password, **mfa},
             "base_url": settings.HJ_PUBLIC_URL,
             "allowed_origins": demo_origins(),
         }
@@ -111,5 +118,9 @@ class Command(BaseCommand):
             self.stdout.write(f"  End user:         {user['email']} / {user['password']}  ({user['id']})")
         self.stdout.write(f"  Sessions page:    {base}/t/{tenant.slug}/sessions")
         self.stdout.write(f"  Admin:            {base}/admin/  as {OPERATOR_USERNAME} / {operator_password}")
+        if mfa:
+            self.stdout.write(f"  Operator TOTP:    {mfa['totp_uri']}")
+            self.stdout.write(f"                    (key {mfa['totp_secret']}; or one recovery code: "
+                              f"{mfa['recovery_code']})")
         self.stdout.write(f"  API reference:    {base}/docs/")
         self.stdout.write(f"  Allowed origins:  {', '.join(demo_origins())}  (CORS, for a page's fetch())")
