@@ -3,6 +3,9 @@
 Every value comes from the environment (django-environ), read once here at start-up; the README's
 "Configuration" table lists each variable with its default. Nothing else in the project reads
 os.environ.
+
+Longer than the other modules on purpose: Django reads one settings module, and keeping every
+variable in it, in sections, is what lets the README's table be checked against a single file.
 """
 
 from datetime import timedelta

@@ -2,7 +2,8 @@
 
 Revoking needs the custom `sessions_app.revoke_session` permission (migration 0002); viewing needs
 Django's `view_session`. No one has add, change or delete here, superusers included: a session
-ends through `services.revoke_session(s)`, which records the reason and the operator.
+ends through `services.revoke_session(s)`, which records the reason and the operator. (Just over
+250 lines: the list's columns, the change page's fields and the revoke flow are one ModelAdmin.)
 """
 
 import ipaddress
