@@ -337,4 +337,4 @@ HJ_CACHE_LEASE = env.float("HJ_CACHE_LEASE", default=1.0)
 # Entries per in-process cache (verified tokens; sessions with their user, tenant and config).
 HJ_ACCESS_CACHE_SIZE = env.int("HJ_ACCESS_CACHE_SIZE", default=100_000)
 # An entry's longest life in seconds (the longest access_token_ttl a tenant may set).
-HJ_ACCESS_CACHE_MAX_AGE = env.int("HJ_ACCESS_CACHE_MAX_AGE", default=3600)
+HJ_ACCESS_CACHE_MAX_AGE = env.int("HJ_ACCESS_CACHE_MAX_AGE", default=86400)

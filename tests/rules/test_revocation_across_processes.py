@@ -14,20 +14,24 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from datetime import timedelta
 from typing import Any
 
 import jwt
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.utils import timezone
 
 from hellojohn_project import change_feed
 from sessions_app import services
 from sessions_app.actors import SYSTEM
 from sessions_app.device import DeviceInfo
 from sessions_app.models import RevocationReason, Session
-from sessions_app.services.signing_keys import withdraw_signing_key
+from sessions_app.services.signing_keys import active_signing_key, withdraw_signing_key
+from sessions_app.tokens import encode_access_token
 from tenants_app import services as tenant_services
+from tenants_app.ids import new_id
 from tenants_app.models import Tenant, User
 from tests.live_app import gunicorn, production_env, request
 
@@ -152,11 +156,13 @@ def test_a_bulk_revocation_of_5000_sessions_reaches_every_instance(instances: li
     created = new_tenant()
     tenant = created.tenant
     tenant_services.update_tenant_config(tenant=tenant, changes={"max_sessions_per_user": 100})
-    tokens = []
     users = [User.objects.create(tenant=tenant, email=f"bulk{i}@example.com", password="!") for i in range(50)]
-    for i in range(5000):
-        _, token = new_session(tenant, users[i % 50])
-        tokens.append(token)
+    now = timezone.now()
+    sessions = Session.objects.bulk_create(
+        Session(id=new_id("ses"), tenant=tenant, user=users[i % 50], created_at=now, last_active_at=now,
+                expires_at=now + timedelta(days=1)) for i in range(5000))
+    key = active_signing_key(now=now)
+    tokens = [encode_access_token(session=s, key=key, ttl_seconds=900, now=now).token for s in sessions]
     sample = tokens[::25]  # 200 of them warmed in every instance
     wait_for_leases(bases, sample[0])
     with ThreadPoolExecutor(8) as pool:
