@@ -34,8 +34,9 @@ The parts:
 - **The revoking call** (`after_change()`, which the rules call in the changing transaction; it
   runs `wait_for_listeners()` once that transaction commits, so it holds for the API, the page, the
   admin and the commands alike) reads the log's highest seq T, then polls the listener rows
-  (`FOR SHARE`) until each has seq >= T or a `read_at` older than LEASE, and gives up waiting after
-  LEASE in any case.
+  (`FOR SHARE`) until each has seq >= T or a `read_at` older than its lease (each row records the
+  lease of its process, so differently configured processes stay safe), and gives up waiting after
+  the longest lease in any case.
 
 Why no process accepts the revoked credential once the revoking call has returned: a process accepts
 from memory only under a lease that began at t0 of a read R. If R's log read saw the change (seq T),
@@ -280,9 +281,9 @@ class _Listener(threading.Thread):
             conn.execute(f"LISTEN {CHANNEL}")
             # Registered in a transaction of its own, before any read: see the module docstring, (b).
             conn.execute(
-                "INSERT INTO hellojohn_listener (id, pid, host, seq, read_at) "
-                "VALUES (%s, %s, %s, 0, clock_timestamp()) ON CONFLICT (id) DO NOTHING",
-                [self.id, os.getpid(), socket.gethostname()[:200]])
+                "INSERT INTO hellojohn_listener (id, pid, host, seq, read_at, lease) "
+                "VALUES (%s, %s, %s, 0, clock_timestamp(), %s) ON CONFLICT (id) DO NOTHING",
+                [self.id, os.getpid(), socket.gethostname()[:200], lease_seconds()])
             # A new connection may have missed anything: start from an empty cache, after the log's end
             # as it is now (what committed before it, the database loads will show).
             _clear_all()
@@ -361,13 +362,17 @@ def after_change(*, using: str = DEFAULT_DB_ALIAS) -> None:
 def wait_for_listeners(*, using: str = DEFAULT_DB_ALIAS, on_poll: Callable[[], None] | None = None) -> bool:
     """Waits until every listener has read the log up to its current end, or its lease has lapsed, or
     LEASE has passed; answers whether it returned early (every listener accounted for)."""
-    lease = lease_seconds()
-    deadline = time.monotonic() + lease
+    started = time.monotonic()
+    deadline = started + lease_seconds()
     connection = connections[using]
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT coalesce(max(seq), 0) FROM hellojohn_change")
-            target = cursor.fetchone()[0]
+            # Each listener's row carries its own lease, so processes configured differently stay safe:
+            # the wait is bounded by the longest of them.
+            cursor.execute("SELECT (SELECT coalesce(max(seq), 0) FROM hellojohn_change), "
+                           "(SELECT coalesce(max(lease), 0) FROM hellojohn_listener)")
+            target, longest = cursor.fetchone()
+        deadline = started + max(lease_seconds(), longest)
         pause = 0.001
         while True:
             remaining = deadline - time.monotonic()
@@ -376,8 +381,8 @@ def wait_for_listeners(*, using: str = DEFAULT_DB_ALIAS, on_poll: Callable[[], N
             with transaction.atomic(using=using), connection.cursor() as cursor:
                 cursor.execute(f"SET LOCAL lock_timeout = {max(1, int(remaining * 1000))}")
                 cursor.execute(
-                    "SELECT seq >= %s OR read_at <= clock_timestamp() - make_interval(secs => %s) "
-                    "FROM hellojohn_listener FOR SHARE", [target, lease])
+                    "SELECT seq >= %s OR read_at <= clock_timestamp() - make_interval(secs => lease) "
+                    "FROM hellojohn_listener FOR SHARE", [target])
                 if all(done for (done,) in cursor.fetchall()):
                     return True
             if on_poll is not None:

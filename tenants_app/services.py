@@ -58,6 +58,7 @@ def record_key_use(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale_before), pk=api_key.pk
     ).update(last_used_at=now)
+    api_key.last_used_at = now  # a remembered key (change_feed) then writes nothing until the next interval
 
 
 def unique_slug(name: str) -> str:

@@ -34,7 +34,8 @@ CREATE TABLE hellojohn_listener (
     pid integer NOT NULL,
     host text NOT NULL,
     seq bigint NOT NULL,
-    read_at timestamptz NOT NULL
+    read_at timestamptz NOT NULL,
+    lease double precision NOT NULL
 );
 CREATE FUNCTION hellojohn_log_change() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE

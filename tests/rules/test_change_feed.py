@@ -19,8 +19,8 @@ from sessions_app.actors import SYSTEM
 from sessions_app.models import RevocationReason, Session
 from sessions_app.services.signing_keys import withdraw_signing_key
 from tenants_app import services as tenant_services
-from tenants_app.models import Tenant, User
-from tests.conftest import user_client
+from tenants_app.models import ApiKey, Tenant, User
+from tests.conftest import client_with, user_client
 
 postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'")
 
@@ -134,3 +134,22 @@ def test_a_million_distinct_keys_stay_under_the_cap(settings: Any) -> None:
     assert len(cache._by_tag[("signing_key", "key_x")]) == 1000
     assert cache.get((999_999).to_bytes(16, "big")) == {"exp": 999_999}
     assert cache.get((0).to_bytes(16, "big")) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_warm_verify_queries_nothing_on_postgresql_and_a_revoked_key_is_refused_at_once(
+        warm: None, sign_in: Any, tenant: Any) -> None:
+    body = sign_in()
+    admin = client_with(tenant.secret_key, tenant.id)
+    token = body["session"]["access_token"]
+    for _ in range(2):
+        assert admin.post("/v1/sessions/verify", {"token": token}, format="json").status_code == 200
+    answer, count = queries_of(lambda: admin.post("/v1/sessions/verify", {"token": token}, format="json"))
+    assert answer.status_code == 200
+    assert answer.json()["session"]["id"] == body["session"]["id"]
+    # SQLite: the key and the session (the signing key is remembered for five minutes, as before).
+    assert count == (0 if connection.vendor == "postgresql" else 2)
+    tenant_services.revoke_api_key(api_key=ApiKey.objects.get(tenant_id=tenant.id, kind=ApiKey.Kind.SECRET))
+    refused = admin.post("/v1/sessions/verify", {"token": token}, format="json")
+    assert refused.status_code == 401
+    assert refused.json()["error"]["code"] == "invalid_api_key"

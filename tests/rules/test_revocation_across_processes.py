@@ -52,7 +52,9 @@ def instances(postgres: None, transactional_db: None) -> Iterator[list[str]]:
     settings_ = connection.settings_dict
     url = (f"postgres://{settings_['USER']}@{settings_['HOST']}:{settings_['PORT']}/{settings_['NAME']}")
     # The issuer of the tokens this process mints is the instances' too.
-    env = production_env(url, HJ_PUBLIC_URL=settings.HJ_PUBLIC_URL)
+    # A longer lease than the default: on a loaded machine a 1 s lease can lapse between two reads, and
+    # the statement counts below would then see a (correct) fallback to the database.
+    env = production_env(url, HJ_PUBLIC_URL=settings.HJ_PUBLIC_URL, HJ_CACHE_LEASE="5")
     with ExitStack() as stack:
         bases = [stack.enter_context(gunicorn(env, workers=1, threads=4 if i == 0 else 1)) for i in range(INSTANCES)]
         yield bases
