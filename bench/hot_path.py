@@ -98,4 +98,31 @@ def run(*, rounds: int, batch: int) -> dict[str, Any]:
             ("auth_vs_simplejwt", "hellojohn_auth", peer_loading),
         ]
     }
+    if from_memory:
+        results["cold"] = _cold(variants, rounds=rounds, batch=batch)
     return results
+
+
+def _cold(variants: list[Variant], *, rounds: int, batch: int) -> dict[str, Any]:
+    """The same checks with the listener stopped: no lease, so every check queries (failing closed)."""
+    change_feed.stop()
+    chosen = {v.key: v for v in variants if v.key in ("simplejwt_stateless", "hellojohn_me", "hellojohn_auth")}
+    rates: dict[str, list[float]] = {key: [] for key in chosen}
+    for round_no in range(rounds):
+        order = list(chosen.values())
+        order = order[round_no % len(order):] + order[:round_no % len(order)]
+        for variant in order:
+            start = time.perf_counter()
+            for _ in range(batch):
+                variant.client.get(variant.path)
+            rates[variant.key].append(batch / (time.perf_counter() - start))
+    peer = rates["simplejwt_stateless"]
+
+    def ratio(key: str) -> float:
+        return round(median([a / b for a, b in zip(rates[key], peer, strict=True)]), 3)
+
+    return {
+        "queries": {key: queries_of(lambda v=v: v.client.get(v.path)).total for key, v in chosen.items()},
+        "me_vs_simplejwt_stateless": ratio("hellojohn_me"),
+        "auth_vs_simplejwt_stateless": ratio("hellojohn_auth"),
+    }
