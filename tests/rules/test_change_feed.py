@@ -153,3 +153,52 @@ def test_warm_verify_queries_nothing_on_postgresql_and_a_revoked_key_is_refused_
     refused = admin.post("/v1/sessions/verify", {"token": token}, format="json")
     assert refused.status_code == 401
     assert refused.json()["error"]["code"] == "invalid_api_key"
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_two_crossed_changes_take_log_positions_in_commit_order_and_both_arrive(warm: None, sign_in: Any,
+                                                                               other_tenant: Any) -> None:
+    """The case a reader of a sequence must survive (a lower seq committing after a higher one) cannot
+    arise: a change draws its seq at COMMIT under the event log's lock. Change A (a tenant disabled)
+    is made first but commits after change B (a session revoked); its position is after B's, and both
+    reach the cache."""
+    import threading
+
+    from django.db import connections, transaction
+
+    from tests.factories import UserFactory
+
+    UserFactory(tenant=other_tenant.tenant, email="alice@example.com")
+    first, second = sign_in(keys=other_tenant), sign_in()
+    clients = [user_client(first), user_client(second)]
+    for client in clients:
+        assert client.get("/v1/auth/me").status_code == 200
+    made, release, errors = threading.Event(), threading.Event(), []
+
+    def change_first_commit_last() -> None:
+        try:
+            with transaction.atomic():
+                tenant_services.update_tenant(tenant=Tenant.objects.get(pk=other_tenant.id),
+                                              changes={"status": Tenant.Status.DISABLED})
+                made.set()
+                release.wait(timeout=30)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=change_first_commit_last)
+    thread.start()
+    assert made.wait(timeout=30)
+    services.revoke_sessions(session_ids=[second["session"]["id"]], actor=SYSTEM,
+                             reason=RevocationReason.REVOKED_BY_ADMIN)
+    release.set()
+    thread.join(timeout=30)
+    assert errors == []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT kind, seq FROM hellojohn_change WHERE key IN (%s, %s)",
+                       [other_tenant.id, second["session"]["id"]])
+        seqs = dict(cursor.fetchall())
+    assert seqs["session"] < seqs["tenant"]
+    assert [client.get("/v1/auth/me").status_code for client in clients] == [401, 401]
