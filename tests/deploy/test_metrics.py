@@ -183,8 +183,19 @@ def test_gunicorn_workers_are_summed(tmp_path: Path) -> None:
 
         with ThreadPoolExecutor(max_workers=12) as pool:  # 12 at once on 3 sync workers: all of them answer
             assert list(pool.map(probe, range(12))) == [200] * 12
-        for password in ("wrong password!", "correct horse battery staple"):
-            post_json(f"{base}/v1/auth/sign-in", {"email": "alice@example.com", "password": password}, device)
+        # Six wrong passwords at once: each holds a sync worker for a production password check, so
+        # more than one worker serves them (the probes above are quick enough for one worker to take all).
+        slow = threading.Barrier(6)
+
+        def wrong_password(_: int) -> int:
+            slow.wait(timeout=30)
+            return post_json(f"{base}/v1/auth/sign-in", {"email": "alice@example.com", "password": "wrong!"},
+                             device)[0]
+
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            assert list(pool.map(wrong_password, range(6))) == [401] * 6
+        post_json(f"{base}/v1/auth/sign-in", {"email": "alice@example.com", "password": "correct horse battery staple"},
+                  device)
         assert request("GET", f"{base}/metrics")[0] == 401
         totals = []
         for _ in range(3):
@@ -198,6 +209,6 @@ def test_gunicorn_workers_are_summed(tmp_path: Path) -> None:
         assert value(samples, "hj_http_request_duration_seconds_count", route="readyz", method="GET",
                      status="200") == 12
         assert value(samples, "hj_sign_ins_total", outcome="succeeded") == 1
-        assert value(samples, "hj_sign_ins_total", outcome="invalid_credentials") == 1
+        assert value(samples, "hj_sign_ins_total", outcome="invalid_credentials") == 6
         assert value(samples, "hj_active_sessions") == 1
     assert "ses_" not in repr(totals)  # no session id, no raw path, in any label
