@@ -378,3 +378,15 @@ LOGGING = {
 }
 
 REST_FRAMEWORK["DATETIME_FORMAT"] = "%Y-%m-%dT%H:%M:%SZ"  # RFC 3339, UTC, second precision
+
+# --- Access checks from memory (hellojohn_project/change_feed.py, docs/api.md "Revocation is immediate") ---
+# The listener's own connection (LISTEN needs a direct, session-pooled connection, never PgBouncer's
+# transaction pooling or a standby); empty means the DATABASE_URL connection settings.
+HJ_LISTENER_DATABASE_URL = env.str("HJ_LISTENER_DATABASE_URL", default="")
+# How long one successful read of the change log lets a process answer from memory (seconds); also the
+# longest a revoking call waits for a process that has stopped reading.
+HJ_CACHE_LEASE = env.float("HJ_CACHE_LEASE", default=1.0)
+# Entries per in-process cache (verified tokens; sessions with their user, tenant and config).
+HJ_ACCESS_CACHE_SIZE = env.int("HJ_ACCESS_CACHE_SIZE", default=100_000)
+# An entry's longest life in seconds (the longest access_token_ttl a tenant may set).
+HJ_ACCESS_CACHE_MAX_AGE = env.int("HJ_ACCESS_CACHE_MAX_AGE", default=86400)

@@ -21,6 +21,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections, transaction
 
+from hellojohn_project import change_feed
 from sessions_app import audit, webhooks
 from sessions_app.actors import Actor
 from sessions_app.event_model import EVENT_LOG_LOCK, Event, EventType, new_event_id
@@ -101,7 +102,15 @@ def record_many(events: Sequence[Event], *, using: str = DEFAULT_DB_ALIAS) -> li
         _insert(events, using=using)
         _fan_out(events)
     transaction.on_commit(partial(audit.events_committed, events=events), using=using)
+    if any(str(event.type) in _STOPPING for event in events):
+        # The revoking call returns only once every process has seen the change (docs/api.md,
+        # "Revocation is immediate"); a sign-in or a sign-up stops nothing and does not wait.
+        change_feed.after_change(using=using)
     return events
+
+
+_STOPPING = {EventType.SESSION_REVOKED, EventType.USER_UPDATED, EventType.USER_DISABLED,
+             EventType.USER_PASSWORD_CHANGED}
 
 
 def _insert(events: list[Event], *, using: str) -> None:

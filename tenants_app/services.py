@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 
+from hellojohn_project import change_feed
 from tenants_app import secrets
 from tenants_app.models import ApiKey, Tenant, TenantConfig
 from tenants_app.origin_selectors import forget_allowed_origins
@@ -38,8 +39,11 @@ def issue_api_key(*, tenant: Tenant, kind: str, mode: str = ApiKey.Mode.LIVE) ->
 
 
 def revoke_api_key(*, api_key: ApiKey) -> bool:
-    """Revokes the key; answers whether it was still live."""
-    return bool(ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    """Revokes the key; answers whether it was still live, once every process has seen it (change_feed)."""
+    revoked = bool(ApiKey.objects.filter(pk=api_key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    if revoked:
+        change_feed.after_change()
+    return revoked
 
 
 def record_key_use(*, api_key: ApiKey) -> None:
@@ -55,6 +59,7 @@ def record_key_use(*, api_key: ApiKey) -> None:
     ApiKey.objects.filter(
         Q(last_used_at__isnull=True) | Q(last_used_at__lte=stale_before), pk=api_key.pk
     ).update(last_used_at=now)
+    api_key.last_used_at = now  # a remembered key (change_feed) then writes nothing until the next interval
 
 
 def unique_slug(name: str) -> str:
@@ -97,6 +102,7 @@ def update_tenant(*, tenant: Tenant, changes: dict[str, Any]) -> Tenant:
         setattr(tenant, field, value)
     if changes:
         tenant.save(update_fields=list(changes))
+        change_feed.after_change()  # a disabled tenant's tokens stop in every process before this returns
     if "status" in changes:
         _forget_origins_now_and_on_commit(tenant.pk)
     return tenant
@@ -111,6 +117,7 @@ def update_tenant_config(*, tenant: Tenant, changes: dict[str, Any]) -> TenantCo
     for field, value in changes.items():
         setattr(config, field, value)
     config.save(update_fields=[*changes, "updated_at"])
+    change_feed.after_change()
     if "allowed_origins" in changes:
         _forget_origins_now_and_on_commit(tenant.pk)
     return config

@@ -12,6 +12,7 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from hellojohn_project import change_feed
 from hellojohn_project.models import RateCounter
 from tenants_app.models import Tenant
 from tenants_app.services import create_tenant
@@ -33,6 +34,13 @@ class TenantKeys:
     @property
     def id(self) -> str:
         return self.tenant.id
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _listener_stopped_before_the_test_database_goes(django_db_setup: None) -> Iterator[None]:
+    """The change feed's listener holds a connection of its own; the test database is dropped after it closes."""
+    yield
+    change_feed.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -4,8 +4,18 @@ API authentication (an access token), the sessions page (its cookie's refresh to
 `POST /v1/sessions/verify` all call `use_session`; what each gets back is the session with its user,
 tenant and config, or a domain error that says why not. A check that answers without the database
 changes only this module.
+
+On PostgreSQL a check answers from memory while the process holds the change feed's lease
+(hellojohn_project/change_feed.py, docs/api.md "Revocation is immediate"): the verified token, and
+the session with its user, tenant and config, stay in bounded caches that the change log
+invalidates. Memory only ever says "usable": a remembered session found revoked, expired or idle
+(its remembered last_active_at may be older than the database's) is looked up again, so idle and
+absolute expiry stay exactly the database's. Without the lease (and always on SQLite) the check
+queries, through the same path.
 """
 
+import copy
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,7 +23,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from hellojohn_project import metrics
+from hellojohn_project import change_feed, metrics
 from sessions_app import audit
 from sessions_app.actors import SYSTEM
 from sessions_app.exceptions import RefreshTokenInvalid, SessionExpired, SessionRevoked
@@ -47,8 +57,9 @@ def use_session(*, access_token: str | None = None, page_token: str | None = Non
     Verification records no activity (`record_activity=False`): asking about a token is not using it.
     """
     now = now or timezone.now()
+    remembered: Session | None = None
     if access_token is not None:
-        session = _session_for_access_token(access_token, tenant)
+        session, remembered = _session_for_access_token(access_token, tenant, now=now)
     else:
         session = _session_for_page_token(page_token, tenant)
     ensure_active(session, now=now)
@@ -56,11 +67,52 @@ def use_session(*, access_token: str | None = None, page_token: str | None = Non
         then(session)
     if record_activity:
         touch(session, now=now)
+        if remembered is not None and remembered.last_active_at < session.last_active_at:
+            remembered.last_active_at = session.last_active_at  # so the next request writes nothing
     return SessionInUse(session=session, now=now)
 
 
-def _session_for_access_token(token: str, tenant: Tenant | None) -> Session:
-    claims = decode_access_token(token, tenant_id=tenant.id if tenant is not None else None)
+# Sessions (with user, tenant, config) by id, as loaded; a request gets a copy of the session and
+# user (the rules may change those objects in place), the tenant and config are shared, read-only.
+_sessions = change_feed.Cache("sessions")
+
+
+def _usable(session: Session, now: datetime) -> bool:
+    return (session_status(session, now=now) == SessionStatus.ACTIVE and session.user.status == User.Status.ACTIVE
+            and session.tenant.status == Tenant.Status.ACTIVE)
+
+
+def _copy(session: Session) -> Session:
+    user = copy.copy(session.user)
+    fresh = copy.copy(session)
+    fresh._state = copy.copy(session._state)
+    fresh._state.fields_cache = {**session._state.fields_cache, "user": user}
+    return fresh
+
+
+def _session_for_access_token(token: str, tenant: Tenant | None, *,
+                              now: datetime) -> tuple[Session, Session | None]:
+    """The token's session, and the remembered instance it was copied from (None: loaded now)."""
+    lease = change_feed.lease_held()
+    claims = decode_access_token(token, tenant_id=tenant.id if tenant is not None else None, remembered=lease)
+    remembered = _sessions.get(claims["session_id"]) if lease else None
+    if remembered is not None and _usable(remembered, now) and remembered.tenant_id == claims["tenant_id"] \
+            and remembered.user_id == claims["sub"] and (tenant is None or remembered.tenant_id == tenant.id):
+        return _copy(remembered), remembered
+    generation = change_feed.generation()
+    session = _loaded_session(claims, tenant)
+    if lease and _usable(session, now):
+        stored = _sessions.put(
+            session.id, session, generation=generation,
+            tags=[("session", session.id), ("user", session.user_id), ("tenant", session.tenant_id)],
+            expires_at=time.monotonic() + (session.expires_at - now).total_seconds(),
+        )
+        if stored:
+            return _copy(session), session
+    return session, None
+
+
+def _loaded_session(claims: dict, tenant: Tenant | None) -> Session:
     session = session_for_access_check(claims["session_id"])
     if session is None or session.tenant_id != claims["tenant_id"] or session.user_id != claims["sub"]:
         # Purged, or claims that do not fit together: either way this token identifies nothing.

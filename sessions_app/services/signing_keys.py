@@ -8,6 +8,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.db import transaction
 from django.utils import timezone
 
+from hellojohn_project import change_feed
 from sessions_app.exceptions import SigningKeyNotFound
 from sessions_app.models import Session, SigningKey
 from sessions_app.tokens import JWKS_MAX_AGE, AccessToken, encode_access_token
@@ -75,11 +76,12 @@ def rotate_signing_key(*, now: datetime | None = None) -> tuple[SigningKey, list
 def withdraw_signing_key(*, key_id: str, now: datetime | None = None) -> SigningKey | None:
     """Retires `key_id` at once (it leaked, say): it leaves the JWK Set and its tokens stop verifying.
 
-    Answers the key that signs from now on, if one does (else the next token creates one). Every
-    process re-reads the keys it has cached within tokens.VERIFICATION_KEY_TTL. When the withdrawn
-    key was the only one signing while a rotated-in key waits for its activation, that key signs from
-    now on: it is already in the JWK Set, so verifiers that fetched the set since the rotation have it,
-    where a key created on demand would be in no cached set at all.
+    Answers the key that signs from now on, if one does (else the next token creates one). On
+    PostgreSQL every process has dropped the key before this returns (hellojohn_project/change_feed.py);
+    on SQLite a process re-reads the keys it has cached within tokens.VERIFICATION_KEY_TTL. When the
+    withdrawn key was the only one signing while a rotated-in key waits for its activation, that key
+    signs from now on: it is already in the JWK Set, so verifiers that fetched the set since the
+    rotation have it, where a key created on demand would be in no cached set at all.
     """
     now = now or timezone.now()
     if not SigningKey.objects.filter(pk=key_id, retired_at__isnull=True).update(retired_at=now):
@@ -91,4 +93,5 @@ def withdraw_signing_key(*, key_id: str, now: datetime | None = None) -> Signing
         SigningKey.objects.filter(pk=waiting.pk).update(activates_at=now)
         waiting.activates_at = now
         signing = waiting
+    change_feed.after_change()  # its tokens stop verifying in every process before this returns
     return signing

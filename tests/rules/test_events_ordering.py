@@ -40,11 +40,12 @@ def test_the_later_committing_transaction_gets_the_higher_seq(user: User) -> Non
     def first() -> None:
         try:
             with transaction.atomic():
+                # Marked at the commit itself: the revoking call then waits for the listeners (change_feed).
+                transaction.on_commit(lambda: commits.append("first"))
                 [event] = events.record(_event(user))
                 seqs["first"] = event.seq
                 first_inserted.set()
                 release_first.wait(timeout=30)
-            commits.append("first")
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -54,9 +55,10 @@ def test_the_later_committing_transaction_gets_the_higher_seq(user: User) -> Non
         try:
             first_inserted.wait(timeout=30)
             with transaction.atomic():
+                # Marked at the commit itself: the revoking call then waits for the listeners (change_feed).
+                transaction.on_commit(lambda: commits.append("second"))
                 [event] = events.record(_event(user))
                 seqs["second"] = event.seq
-            commits.append("second")
         except BaseException as exc:
             errors.append(exc)
         finally:
