@@ -217,7 +217,14 @@ def lease_held() -> bool:
     Never inside a transaction: it may hold changes of its own that the log shows only once they
     commit, and a check made there must see them (requests run in autocommit).
     """
-    if connections[DEFAULT_DB_ALIAS].in_atomic_block or _state.stopped:
+    if connections[DEFAULT_DB_ALIAS].in_atomic_block:
+        return False
+    return fresh()
+
+
+def fresh() -> bool:
+    """Whether this process's listener holds a lease now (`/readyz`), starting it if it does not run here."""
+    if _state.stopped:
         return False
     if _state.pid != os.getpid() or _state.listener is None or not _state.listener.is_alive():
         if not enabled():

@@ -37,11 +37,15 @@ REQUEST_SECONDS = Histogram(
     "method and status.", ["route", "method", "status"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
 ACCESS_CHECKS = Counter("hj_access_checks", "Session checks of an access token or a page cookie: outcome is "
-                        "`accepted` or the refusal's error code; source is where the session was read.",
+                        "`accepted` or the refusal's error code; source is where the session was read: "
+                        "`memory`, `database`, or `token` (refused before any session was read).",
                         ["outcome", "source"])
 SIGN_INS = Counter("hj_sign_ins", "Sign-ins: `succeeded` or the refusal's error code.", ["outcome"])
 REFRESHES = Counter("hj_refreshes", "Refresh-token rotations: `succeeded` or the refusal's error code.",
                     ["outcome"])
+WEBHOOK_ATTEMPTS = Counter("hj_webhook_attempts", "Webhook delivery attempts, by the status they left the "
+                           "delivery in: `succeeded`, `failed` (will be retried) or `permanently_failed`.",
+                           ["status"])
 REVOCATIONS = Counter("hj_sessions_revoked", "Sessions revoked, by revocation reason.", ["reason"])
 
 SUCCESS = "succeeded"

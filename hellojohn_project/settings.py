@@ -355,6 +355,8 @@ HJ_METRICS_TOKEN = env.str("HJ_METRICS_TOKEN", default="")
 PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
 # The active-sessions gauge is one count across tenants, cached this long in the shared cache.
 HJ_METRICS_ACTIVE_SESSIONS_SECONDS = env.int("HJ_METRICS_ACTIVE_SESSIONS_SECONDS", default=60)
+# /readyz fails once a due webhook delivery has waited this long for the worker (seconds; 0: not checked).
+HJ_READY_MAX_QUEUE_LAG = env.int("HJ_READY_MAX_QUEUE_LAG", default=900)
 
 # --- Email (new-sign-in alerts) -------------------------------------------------------------------
 # EMAIL_URL as django-environ reads it: smtp://user:pass@host:587 (smtp+tls://, smtp+ssl://), or the

@@ -11,11 +11,13 @@ class SessionsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI security schemes of the /v1 credentials with drf-spectacular.
-        from hellojohn_project import metrics
+        from hellojohn_project import health, metrics
         from hellojohn_project.api import schema  # noqa: F401
-        from sessions_app.gauges import collect_active_sessions
+        from sessions_app.gauges import collect_active_sessions, collect_webhook_queue, worker_queue_check
 
         metrics.register_collector("active_sessions", collect_active_sessions)
+        metrics.register_collector("webhook_queue", collect_webhook_queue)
+        health.register("worker_queue", worker_queue_check)
 
         # Registers the check that every HJ_ENCRYPTION_KEY is usable.
         from sessions_app.webhooks import checks  # noqa: F401

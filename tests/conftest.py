@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from rest_framework.test import APIClient
 
 from hellojohn_project import change_feed
@@ -38,7 +40,16 @@ class TenantKeys:
 
 @pytest.fixture(scope="session", autouse=True)
 def _listener_stopped_before_the_test_database_goes(django_db_setup: None) -> Iterator[None]:
-    """The change feed's listener holds a connection of its own; the test database is dropped after it closes."""
+    """The change feed's listener holds a connection of its own; the test database is dropped after it closes.
+
+    A direct listener URL (as under PgBouncer) names the real database: the suite's listener reads the
+    test database instead.
+    """
+    if settings.HJ_LISTENER_DATABASE_URL:
+        from psycopg.conninfo import make_conninfo
+
+        settings.HJ_LISTENER_DATABASE_URL = make_conninfo(settings.HJ_LISTENER_DATABASE_URL,
+                                                          dbname=connection.settings_dict["NAME"])
     yield
     change_feed.stop()
 

@@ -6,7 +6,7 @@ Without pg_ctl it says so and exits 0, or 1 when CI=true (PostgreSQL is required
 
 With `--pgbouncer` (`python -m tests.pgcluster --pgbouncer -- pytest …`) the command's DATABASE_URL
 goes through a throwaway PgBouncer in transaction pooling in front of the cluster
-(tests/pgbouncer.py), with DATABASE_POOLER=pgbouncer.
+(tests/pgbouncer.py), with DATABASE_POOLER=pgbouncer, and HJ_LISTENER_DATABASE_URL straight to the cluster.
 """
 
 import glob
@@ -64,7 +64,9 @@ def main(argv: list[str]) -> int:
             from tests.pgbouncer import pgbouncer
 
             with pgbouncer(postgres_port=port, workdir=workdir) as bouncer:
-                env = {**os.environ, "DATABASE_URL": bouncer.url("hellojohn"), "DATABASE_POOLER": "pgbouncer"}
+                # LISTEN needs a session of its own: the change feed's listener connects directly.
+                env = {**os.environ, "DATABASE_URL": bouncer.url("hellojohn"), "DATABASE_POOLER": "pgbouncer",
+                       "HJ_LISTENER_DATABASE_URL": url}
                 code = subprocess.run(command, env=env).returncode
                 print(f"pgcluster: through PgBouncer: {bouncer.stats()}", file=sys.stderr)
                 return code

@@ -42,7 +42,6 @@ class SessionInUse:
     now: datetime
 
 
-@metrics.counted(metrics.ACCESS_CHECKS, success="accepted", source="database")
 def use_session(*, access_token: str | None = None, page_token: str | None = None, tenant: Tenant | None = None,
                 then: Callable[[Session], None] | None = None, record_activity: bool = True,
                 now: datetime | None = None) -> SessionInUse:
@@ -55,20 +54,31 @@ def use_session(*, access_token: str | None = None, page_token: str | None = Non
     then `SessionRevoked` / `SessionExpired` (a disabled user's sessions are expired), which carry
     the session. `then(session)` is the caller's own check, run before the activity is recorded.
     Verification records no activity (`record_activity=False`): asking about a token is not using it.
+
+    Each check is counted in ACCESS_CHECKS by outcome and by where its session was read: `memory`,
+    `database`, or `token` for a refusal decided before any session was read (a bad or expired token).
     """
     now = now or timezone.now()
-    remembered: Session | None = None
-    if access_token is not None:
-        session, remembered = _session_for_access_token(access_token, tenant, now=now)
-    else:
-        session = _session_for_page_token(page_token, tenant)
-    ensure_active(session, now=now)
-    if then is not None:
-        then(session)
-    if record_activity:
-        touch(session, now=now)
-        if remembered is not None and remembered.last_active_at < session.last_active_at:
-            remembered.last_active_at = session.last_active_at  # so the next request writes nothing
+    source = "token"
+    try:
+        remembered: Session | None = None
+        if access_token is not None:
+            session, remembered, from_memory = _session_for_access_token(access_token, tenant, now=now)
+            source = "memory" if from_memory else "database"
+        else:
+            source = "database"
+            session = _session_for_page_token(page_token, tenant)
+        ensure_active(session, now=now)
+        if then is not None:
+            then(session)
+        if record_activity:
+            touch(session, now=now)
+            if remembered is not None and remembered.last_active_at < session.last_active_at:
+                remembered.last_active_at = session.last_active_at  # so the next request writes nothing
+    except Exception as exc:
+        metrics.ACCESS_CHECKS.labels(outcome=metrics.outcome_of(exc), source=source).inc()
+        raise
+    metrics.ACCESS_CHECKS.labels(outcome="accepted", source=source).inc()
     return SessionInUse(session=session, now=now)
 
 
@@ -91,14 +101,15 @@ def _copy(session: Session) -> Session:
 
 
 def _session_for_access_token(token: str, tenant: Tenant | None, *,
-                              now: datetime) -> tuple[Session, Session | None]:
-    """The token's session, and the remembered instance it was copied from (None: loaded now)."""
+                              now: datetime) -> tuple[Session, Session | None, bool]:
+    """The token's session, the remembered instance it was copied from (None: not remembered), and
+    whether it came from memory (no query)."""
     lease = change_feed.lease_held()
     claims = decode_access_token(token, tenant_id=tenant.id if tenant is not None else None, remembered=lease)
     remembered = _sessions.get(claims["session_id"]) if lease else None
     if remembered is not None and _usable(remembered, now) and remembered.tenant_id == claims["tenant_id"] \
             and remembered.user_id == claims["sub"] and (tenant is None or remembered.tenant_id == tenant.id):
-        return _copy(remembered), remembered
+        return _copy(remembered), remembered, True
     generation = change_feed.generation()
     session = _loaded_session(claims, tenant)
     if lease and _usable(session, now):
@@ -108,8 +119,8 @@ def _session_for_access_token(token: str, tenant: Tenant | None, *,
             expires_at=time.monotonic() + (session.expires_at - now).total_seconds(),
         )
         if stored:
-            return _copy(session), session
-    return session, None
+            return _copy(session), session, False
+    return session, None, False
 
 
 def _loaded_session(claims: dict, tenant: Tenant | None) -> Session:

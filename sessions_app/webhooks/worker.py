@@ -27,6 +27,7 @@ from django.db.models import F, Min, Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from hellojohn_project import metrics
 from sessions_app.webhook_models import (
     DeliveryStatus,
     DisabledReason,
@@ -81,6 +82,17 @@ def _claim(owner: str, *, now: datetime, size: int) -> list[WebhookDelivery]:
                 .order_by("next_attempt_at"))
 
 
+def queue_lag(*, now: datetime) -> timedelta:
+    """How long the longest-waiting due delivery has been due (zero when none is): the worker's backlog.
+
+    One read of the `delivery_due` index; a delivery under another worker's live lease is being sent and
+    counts too, so a stuck send shows as lag.
+    """
+    oldest = (WebhookDelivery.objects.filter(status__in=_UNFINISHED, next_attempt_at__lte=now)
+              .aggregate(oldest=Min("next_attempt_at"))["oldest"])
+    return max(timedelta(0), now - oldest) if oldest is not None else timedelta(0)
+
+
 def _next_delay(attempt_count: int, outcome: sender.Outcome) -> timedelta | None:
     """When to try again after the `attempt_count`-th attempt failed; None when the schedule is over."""
     schedule = settings.HJ_WEBHOOK_RETRY_SCHEDULE
@@ -110,9 +122,11 @@ def _record(delivery: WebhookDelivery, owner: str, *, at: datetime, outcome: sen
         delay = _next_delay(len(attempts), outcome)
         status = DeliveryStatus.FAILED if delay is not None else DeliveryStatus.PERMANENTLY_FAILED
         next_attempt_at = at + delay if delay is not None else None
-    WebhookDelivery.objects.filter(pk=delivery.pk, lease_owner=owner).update(
+    recorded = WebhookDelivery.objects.filter(pk=delivery.pk, lease_owner=owner).update(
         status=status, attempts=attempts, next_attempt_at=next_attempt_at, lease_until=None, lease_owner="",
     )
+    if recorded:
+        metrics.WEBHOOK_ATTEMPTS.labels(status=status).inc()
     delivery.attempts, delivery.status, delivery.next_attempt_at = attempts, status, next_attempt_at
     return status
 

@@ -98,6 +98,9 @@ class Cluster:
     def stop(self) -> None:
         self.pg_ctl("-m", "fast", "-w", "stop")
 
+    def restart(self) -> None:
+        self.pg_ctl("-l", str(self.log), "-o", self.options, "-m", "fast", "-w", "restart")
+
     def query(self, sql: str) -> list[tuple]:
         import psycopg
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.db import connection
 from django.utils import timezone
 
 from sessions_app.models import Session
@@ -63,15 +64,18 @@ def test_last_active_at_is_written_at_most_once_a_minute(tenant, user, sign_in, 
     created = Session.objects.get(pk=session_id).last_active_at
     client = user_client(body)
     assert client.get("/v1/auth/me").status_code == 200  # loads the verification key into this process
+    # Inside the test's transaction no check answers from memory; on PostgreSQL, without the change
+    # feed's lease, the signing key is read again with the session (docs/api.md "Revocation is immediate").
+    check = 2 if connection.vendor == "postgresql" else 1
     with time_machine.travel(created + timedelta(seconds=30), tick=False):
-        with django_assert_num_queries(1):  # the session check, no write
+        with django_assert_num_queries(check):  # the session check, no write
             assert client.get("/v1/auth/me").status_code == 200
         assert Session.objects.get(pk=session_id).last_active_at == created
     with time_machine.travel(created + timedelta(seconds=61), tick=False):
-        with django_assert_num_queries(2):  # the check and one conditional UPDATE
+        with django_assert_num_queries(check + 1):  # the check and one conditional UPDATE
             assert client.get("/v1/auth/me").status_code == 200
         assert Session.objects.get(pk=session_id).last_active_at == created + timedelta(seconds=61)
-        with django_assert_num_queries(1):  # fresh again: no write
+        with django_assert_num_queries(check):  # fresh again: no write
             assert client.get("/v1/auth/me").status_code == 200
 
 

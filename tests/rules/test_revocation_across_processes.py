@@ -4,12 +4,17 @@ Four gunicorn instances (one of them gthread) serve the test's own database. For
 path, a credential is warmed in every instance (so each answers it from memory), revoked through one
 instance's API or through the rules as the admin and the commands call them, and the old credential
 is sent at once to all four: it must never be accepted. Then 5,000 sessions revoked in one call;
-then the listeners' connections terminated while revoking; and statement counts that PostgreSQL
-itself reports (index scans of the tables a check reads) prove the warm checks query nothing.
+then the listeners' connections terminated while revoking; then a new password, a revoked secret
+key, a config change and a management command; and statement counts that PostgreSQL itself reports
+(index scans of the tables a check reads) prove the warm checks query nothing. The admin and the
+page revoke through the same rules as `rules_revoke` (services.revoke_sessions), which wait in the
+revoking transaction's commit whatever the face.
 """
 
 import json
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +38,7 @@ from sessions_app.tokens import encode_access_token
 from tenants_app import services as tenant_services
 from tenants_app.ids import new_id
 from tenants_app.models import Tenant, User
-from tests.live_app import gunicorn, production_env, request
+from tests.live_app import PROJECT, gunicorn, production_env, request
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -239,3 +244,68 @@ def test_warm_checks_over_http_make_no_query_and_listener_faults_fail_closed(ins
     for _ in range(50):
         assert on_all(bases, token) == [200] * len(bases)
     assert settled_scans() - before == 0
+
+
+def verify(base: str, secret: str, tenant_id: str, token: str) -> tuple[int, Any]:
+    status, _, body = request("POST", f"{base}/v1/sessions/verify", json.dumps({"token": token}).encode(),
+                              {"Authorization": f"Bearer {secret}", "X-Tenant-ID": tenant_id,
+                               "Content-Type": "application/json"})
+    answer = json.loads(body)
+    return status, (answer.get("valid"), answer.get("reason")) if status == 200 else answer["error"]["code"]
+
+
+def verify_on_all(bases: list[str], secret: str, tenant_id: str, token: str) -> list[tuple[int, Any]]:
+    with ThreadPoolExecutor(len(bases)) as pool:
+        return list(pool.map(lambda base: verify(base, secret, tenant_id, token), bases))
+
+
+CHANGES = ["api_new_password", "api_key_revoked", "config_idle_timeout", "command_withdraw_signing_key"]
+
+
+def test_keys_config_passwords_and_commands_reach_every_instance_before_they_return(instances: list[str]) -> None:
+    """The other changes that must stop a credential: a user's new password, a revoked secret key (for
+    verify), a tenant config under which a remembered session is idle, and a management command run in
+    a process of its own."""
+    bases = instances
+    rounds = max(5, ROUNDS // 10)
+    command_env = production_env(
+        f"postgres://{connection.settings_dict['USER']}@{connection.settings_dict['HOST']}:"
+        f"{connection.settings_dict['PORT']}/{connection.settings_dict['NAME']}", HJ_PUBLIC_URL=settings.HJ_PUBLIC_URL)
+    refused: list[tuple[str, int, list]] = []
+    for change in CHANGES:
+        for n in range(rounds if change != "command_withdraw_signing_key" else 3):
+            via = bases[n % len(bases)]
+            created = new_tenant()
+            tenant, secret = created.tenant, created.secret_key.plaintext
+            session, token = new_session(tenant)
+            if change == "api_new_password":
+                warm(bases, token)
+                assert api(via, "PATCH", f"/v1/users/{session.user_id}", secret, tenant.id,
+                           {"password": "another long passphrase 0123"}) == 200
+                after = on_all(bases, token)
+                expected: list = [401] * len(bases)
+            elif change == "api_key_revoked":
+                extra = tenant_services.issue_api_key(tenant=tenant, kind="secret")
+                assert verify_on_all(bases, extra.plaintext, tenant.id, token) == [(200, (True, None))] * len(bases)
+                assert tenant_services.revoke_api_key(api_key=extra.api_key)
+                after = [status for status, _ in verify_on_all(bases, extra.plaintext, tenant.id, token)]
+                expected = [401] * len(bases)
+            elif change == "config_idle_timeout":
+                # Unused for ten minutes; verifying records no activity, so each instance remembers it so.
+                Session.objects.filter(pk=session.pk).update(last_active_at=timezone.now() - timedelta(minutes=10))
+                assert verify_on_all(bases, secret, tenant.id, token) == [(200, (True, None))] * len(bases)
+                assert verify_on_all(bases, secret, tenant.id, token) == [(200, (True, None))] * len(bases)
+                assert api(via, "PATCH", "/v1/admin/config", secret, tenant.id, {"idle_timeout": 300}) == 200
+                after = verify_on_all(bases, secret, tenant.id, token)
+                expected = [(200, (False, "session_expired"))] * len(bases)
+            else:
+                warm(bases, token)
+                kid = jwt.get_unverified_header(token)["kid"]
+                result = subprocess.run([sys.executable, "manage.py", "withdraw_signing_key", kid], cwd=PROJECT,
+                                        env=command_env, capture_output=True, text=True, timeout=120, check=False)
+                assert result.returncode == 0, result.stderr[-2000:]
+                after = on_all(bases, token)
+                expected = [401] * len(bases)
+            if after != expected:
+                refused.append((change, n, after))
+    assert refused == []
