@@ -30,8 +30,13 @@ def _statements(entry: dict[str, Any]) -> str:
     parts = [(entry.get("transaction_control_per_1000", 0), "BEGIN/COMMIT"),
              (entry.get("health_checks_per_1000", 0), "health checks"),
              (entry.get("foreign_key_checks_per_1000", 0), "foreign-key checks")]
-    extra = ", ".join(f"{value:,.0f} {name}" for value, name in parts if value)
-    return f"**{total:,.0f}**" + (f" (of which {extra})" if extra else "")
+    extra = ", ".join(f"{_count(value)} {name}" for value, name in parts if value)
+    return f"**{_count(total)}**" + (f" (of which {extra})" if extra else "")
+
+
+def _count(value: float) -> str:
+    """Whole numbers where a stray statement is noise, the fraction where it is the whole story."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:g}"
 
 
 HOT_ROWS = (("ceiling", ""), ("simplejwt_stateless", ""), ("simplejwt", ""), ("hellojohn_auth", "warm"),
@@ -344,8 +349,11 @@ def _hot_path_checks(label: str, hot: dict[str, Any] | None) -> list[tuple[str, 
                       ("hellojohn_auth", "the check on the bare view")):
         found.append((f"{label}: warm {name} makes no query", warm[key]["queries"] == 0))
         if "statements_per_1000" in warm[key]:
-            found.append((f"{label}: warm {name}: the server executed no statement for it",
-                          warm[key]["statements_per_1000"] == 0))
+            # Not one statement per request. What may remain: the session's activity, still written once
+            # a minute (docs/api.md, "Lifetime"), and the odd check that fails closed to the database when
+            # a busy machine delays the listener past its lease.
+            found.append((f"{label}: warm {name}: the server executed below 1 statement per 1,000 requests",
+                          warm[key]["statements_per_1000"] < 1))
     cold = hot["cold"]["variants"]["hellojohn_me"]
     found.append((f"{label}: cold /v1/auth/me (no lease) reads the database", cold["queries"] >= 1))
     return found

@@ -25,7 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 
-from bench.fixtures import make_tenant
+from bench.fixtures import BenchTenant, make_tenant
 from sessions_app.device import DeviceInfo
 from sessions_app.services import start_session
 from tenants_app.models import User
@@ -77,6 +77,13 @@ def _summary(values_s: list[float]) -> dict[str, float]:
             "p99_ms": round(_percentile(values_s, 0.99) * 1000, 1), "max_ms": round(max(values_s) * 1000, 1)}
 
 
+def _new_token(tenant: BenchTenant, email: str) -> tuple[str, str]:
+    """A new user's new session: its access token and the session's id."""
+    user = User.objects.create(tenant=tenant.tenant, email=email, password="!")  # noqa: S106 - unusable
+    issued = start_session(user=user, device=DeviceInfo(), alert=False)
+    return issued.access_token.token, issued.session.id
+
+
 def run(*, revocations: int) -> dict[str, Any]:
     tenant = make_tenant("Bench revocation")
     config = connection.settings_dict
@@ -91,17 +98,17 @@ def run(*, revocations: int) -> dict[str, Any]:
     with ExitStack() as stack:
         bases = [stack.enter_context(gunicorn(env, workers=1, threads=4 if i == 0 else 1)) for i in range(INSTANCES)]
         pool = stack.enter_context(ThreadPoolExecutor(INSTANCES))
+        # Each instance's listener starts with its first check: one each, then wait until all hold a lease.
+        probe = _new_token(tenant, "revoke-probe@example.com")[0]
+        list(pool.map(lambda base: _me(base, probe, tenant_id), bases))
+        _wait_for_leases(INSTANCES)
         started = time.monotonic()
         for n in range(revocations):
-            user = User.objects.create(tenant=tenant.tenant, email=f"revoke{n}@example.com", password="!")  # noqa: S106 - unusable
-            issued = start_session(user=user, device=DeviceInfo(), alert=False)
-            token, session_id = issued.access_token.token, issued.session.id
+            token, session_id = _new_token(tenant, f"revoke{n}@example.com")
             for _ in range(2):  # the first fills each instance's cache, the second is answered from it
                 statuses = list(pool.map(lambda base, t=token: _me(base, t, tenant_id), bases))
                 if statuses != [200] * INSTANCES:
                     raise RuntimeError(f"revocation {n}: warming answered {statuses}")
-            if n == 0:
-                _wait_for_leases(INSTANCES)
             polled = n % 3 != 2
             pollers = [pool.submit(_poll, base, token, tenant_id) for base in bases] if polled else []
             via = bases[n % INSTANCES]
