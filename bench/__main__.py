@@ -21,6 +21,7 @@ from bench.report import checks, markdown
 
 PROJECT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results"
+PG_SETTINGS = "shared_preload_libraries=pg_stat_statements"
 
 
 def _machine() -> dict[str, Any]:
@@ -72,7 +73,8 @@ def main(argv: list[str]) -> int:
             "--load", "--load-users", str(args.load_users),
             "--load-seconds", str(args.load_seconds or (15 if args.quick else 60)),
         ]
-        postgres = _run("postgresql", [*quick, *load], {})
+        # pg_stat_statements, for the statements the server executed (bench/server_statements.py).
+        postgres = _run("postgresql", [*quick, *load], {"HJ_PG_EXTRA_SETTINGS": PG_SETTINGS})
         if postgres is None:
             print("bench: no PostgreSQL on this machine; its columns are left out.", file=sys.stderr)
         else:

@@ -1,21 +1,35 @@
-"""Section 1: the per-request cost of an access token, against the ceiling and the peer.
+"""Section 1: the per-request cost of an access check, against the ceiling and the peer, warm and cold.
 
-Five views in one process on one database, run in interleaved batches (every round runs each
-view once, in a rotating order) so that drift in machine speed hits all of them alike. Ratios are
-taken within a round, then the median over rounds is reported.
+Six requests in one process on one database (the ceiling, simplejwt's two classes, HelloJohn's
+check on the bare view, `GET /v1/auth/me`, and `POST /v1/sessions/verify` with the tenant's secret
+key), run in interleaved batches: every round runs each once, in a rotating order, so that drift in
+machine speed hits all of them alike. Ratios are taken within a round, then the median over rounds
+is reported.
+
+On PostgreSQL this runs twice: **warm** (the change feed's listener holds a lease, so checks are
+answered from memory), then **cold** (the listener stopped: no lease, so every check reads the
+database, as when the listener is down), again interleaved with the ceiling and simplejwt. SQLite
+never answers from memory, so it has only the one phase, which is its warm and its cold. Where
+pg_stat_statements is loaded, the statements PostgreSQL executed are counted around every batch
+(bench/server_statements.py) and reported per 1,000 requests.
 """
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.tokens import AccessToken as PeerAccessToken
 
+from bench import server_statements
 from bench.fixtures import make_tenant, signed_in_user
 from bench.measure import median, queries_of
-from bench.wsgi_client import WsgiClient
+from bench.wsgi_client import Reply, WsgiClient
 from hellojohn_project import change_feed
+
+# The rows the cold phase repeats: HelloJohn's three, and the two they are divided by.
+COLD = ("ceiling", "simplejwt_stateless", "hellojohn_auth", "hellojohn_me", "hellojohn_verify")
 
 
 @dataclass(frozen=True)
@@ -24,12 +38,20 @@ class Variant:
     label: str
     path: str
     client: WsgiClient
+    body: dict[str, Any] | None = None  # a POST's JSON body; None for a GET
+
+    @property
+    def call(self) -> Callable[[], Reply]:
+        if self.body is None:
+            return lambda: self.client.get(self.path)
+        return lambda: self.client.post(self.path, self.body)
 
 
 def _variants() -> list[Variant]:
     tenant = make_tenant("Bench hot path")
     _, issued = signed_in_user(tenant, "hot-path@example.com")
     hj = WsgiClient(bearer=issued.access_token.token, tenant_id=tenant.tenant.id)
+    backend = WsgiClient(bearer=tenant.secret_key, tenant_id=tenant.tenant.id)
     # simplejwt authenticates Django's own users (AUTH_USER_MODEL), so its peer gets one.
     peer_user = get_user_model().objects.create_user(username="bench-peer", password=None)
     peer = WsgiClient(bearer=str(PeerAccessToken.for_user(peer_user)))
@@ -40,6 +62,8 @@ def _variants() -> list[Variant]:
         Variant("simplejwt", "simplejwt JWTAuthentication (HS256, loads auth.User)", "/bench/simplejwt/me", peer),
         Variant("hellojohn_auth", "HelloJohn access-token check on the bare view", "/bench/hellojohn/me", hj),
         Variant("hellojohn_me", "HelloJohn GET /v1/auth/me (check + user and session rendered)", "/v1/auth/me", hj),
+        Variant("hellojohn_verify", "HelloJohn POST /v1/sessions/verify (secret key + the token's check)",
+                "/v1/sessions/verify", backend, body={"token": issued.access_token.token}),
     ]
 
 
@@ -57,72 +81,99 @@ def _warm() -> bool:
     return True
 
 
-def run(*, rounds: int, batch: int) -> dict[str, Any]:
-    variants = _variants()
-    from_memory = _warm()
-    shape: dict[str, dict[str, Any]] = {}
+def _first_calls(variants: list[Variant]) -> dict[str, dict[str, Any]]:
+    """One call each (fills the caches when warm), then the queries of the next one."""
+    shape = {}
     for variant in variants:
-        reply = variant.client.get(variant.path)
-        if reply.status != 200:
+        reply = variant.call()
+        if reply.status != 200 or (variant.body is not None and not reply.json()["valid"]):
             raise RuntimeError(f"{variant.path} answered {reply.status}: {reply.body[:200]!r}")
-        queries = queries_of(lambda v=variant: v.client.get(v.path))
+        queries = queries_of(variant.call)
         shape[variant.key] = {"label": variant.label, "path": variant.path, "queries": queries.total,
                               "writes": queries.writes}
-    per_round: dict[str, list[float]] = {v.key: [] for v in variants}
+    return shape
+
+
+def _phase(variants: list[Variant], *, rounds: int, batch: int, count: bool) -> dict[str, Any]:
+    """Interleaved rounds; rates and ratios per variant, and the server's statements when `count`."""
+    shape = _first_calls(variants)
+    rates: dict[str, list[float]] = {v.key: [] for v in variants}
+    statements = {v.key: [0, 0, 0, 0, 0] for v in variants}
+    elapsed = dict.fromkeys(rates, 0.0)
     for round_no in range(rounds):
         shift = round_no % len(variants)
         for variant in variants[shift:] + variants[:shift]:
-            get, path = variant.client.get, variant.path
+            call = variant.call
+            if count:
+                server_statements.reset()
             start = time.perf_counter()
             for _ in range(batch):
-                get(path)
-            per_round[variant.key].append(batch / (time.perf_counter() - start))
-    ceiling = per_round["ceiling"]
-    peer = per_round["simplejwt_stateless"]
-    peer_loading = per_round["simplejwt"]
-    results: dict[str, Any] = {"rounds": rounds, "batch": batch, "from_memory": from_memory, "variants": {}}
+                call()
+            seconds = time.perf_counter() - start
+            rates[variant.key].append(batch / seconds)
+            elapsed[variant.key] += seconds
+            if count:
+                counted = server_statements.read()
+                for index, value in enumerate((counted.ours, counted.transaction_control, counted.foreign_key_checks,
+                                               counted.health_checks, counted.others)):
+                    statements[variant.key][index] += value
+    ceiling, peer = rates["ceiling"], rates["simplejwt_stateless"]
+
+    def ratio(key: str, den: list[float]) -> float:
+        return round(median([a / b for a, b in zip(rates[key], den, strict=True)]), 3)
+
+    requests = rounds * batch
+    found: dict[str, Any] = {}
     for variant in variants:
-        rates = per_round[variant.key]
-        results["variants"][variant.key] = {
+        found[variant.key] = {
             **shape[variant.key],
-            "requests_per_second": round(median(rates)),
-            "microseconds_per_request": round(1e6 / median(rates)),
-            "share_of_ceiling": round(median([r / c for r, c in zip(rates, ceiling, strict=True)]), 3),
+            "requests_per_second": round(median(rates[variant.key])),
+            "microseconds_per_request": round(1e6 / median(rates[variant.key])),
+            "share_of_ceiling": ratio(variant.key, ceiling),
+            "vs_simplejwt_stateless": ratio(variant.key, peer),
         }
+        if "simplejwt" in rates:
+            found[variant.key]["vs_simplejwt"] = ratio(variant.key, rates["simplejwt"])
+        if count:
+            ours, control, foreign_keys, health, listener = statements[variant.key]
+            found[variant.key]["statements_per_1000"] = round(ours * 1000 / requests, 1)
+            found[variant.key]["transaction_control_per_1000"] = round(control * 1000 / requests, 1)
+            found[variant.key]["foreign_key_checks_per_1000"] = round(foreign_keys * 1000 / requests, 1)
+            found[variant.key]["health_checks_per_1000"] = round(health * 1000 / requests, 1)
+            found[variant.key]["listener_statements_per_1000"] = round(listener * 1000 / requests, 1)
+            found[variant.key]["listener_statements_per_second"] = round(listener / elapsed[variant.key], 1)
+    return found
+
+
+def run(*, rounds: int, batch: int) -> dict[str, Any]:
+    variants = _variants()
+    from_memory = _warm()
+    count = server_statements.available()
+    warm = _phase(variants, rounds=rounds, batch=batch, count=count)
+    results: dict[str, Any] = {"rounds": rounds, "batch": batch, "from_memory": from_memory,
+                               "server_statements": count, "variants": warm}
     results["ratios"] = {
-        name: round(median([a / b for a, b in zip(per_round[num], den, strict=True)]), 3)
-        for name, num, den in [
-            ("me_vs_simplejwt_stateless", "hellojohn_me", peer),
-            ("auth_vs_simplejwt_stateless", "hellojohn_auth", peer),
-            ("me_vs_simplejwt", "hellojohn_me", peer_loading),
-            ("auth_vs_simplejwt", "hellojohn_auth", peer_loading),
-        ]
+        f"{short}_vs_{peer}": warm[key][f"vs_{peer}"]
+        for short, key in (("me", "hellojohn_me"), ("auth", "hellojohn_auth"), ("verify", "hellojohn_verify"))
+        for peer in ("simplejwt_stateless", "simplejwt")
     }
     if from_memory:
-        results["cold"] = _cold(variants, rounds=rounds, batch=batch)
+        # Half batches: a cold check is several times slower, and the ratios are taken within a round anyway.
+        results["cold"] = _cold([v for v in variants if v.key in COLD], rounds=rounds, batch=batch // 2, count=count)
+        results["cold"]["batch"] = batch // 2
     return results
 
 
-def _cold(variants: list[Variant], *, rounds: int, batch: int) -> dict[str, Any]:
+def _cold(variants: list[Variant], *, rounds: int, batch: int, count: bool) -> dict[str, Any]:
     """The same checks with the listener stopped: no lease, so every check queries (failing closed)."""
     change_feed.stop()
-    chosen = {v.key: v for v in variants if v.key in ("simplejwt_stateless", "hellojohn_me", "hellojohn_auth")}
-    rates: dict[str, list[float]] = {key: [] for key in chosen}
-    for round_no in range(rounds):
-        order = list(chosen.values())
-        order = order[round_no % len(order):] + order[:round_no % len(order)]
-        for variant in order:
-            start = time.perf_counter()
-            for _ in range(batch):
-                variant.client.get(variant.path)
-            rates[variant.key].append(batch / (time.perf_counter() - start))
-    peer = rates["simplejwt_stateless"]
-
-    def ratio(key: str) -> float:
-        return round(median([a / b for a, b in zip(rates[key], peer, strict=True)]), 3)
-
-    return {
-        "queries": {key: queries_of(lambda v=v: v.client.get(v.path)).total for key, v in chosen.items()},
-        "me_vs_simplejwt_stateless": ratio("hellojohn_me"),
-        "auth_vs_simplejwt_stateless": ratio("hellojohn_auth"),
-    }
+    if change_feed.lease_held():
+        raise RuntimeError("the change feed still holds a lease after stop()")
+    found = _phase(variants, rounds=rounds, batch=batch, count=count)
+    # The sections after this one measure a process as production runs it: with its listener.
+    change_feed.resume()
+    _warm()
+    return {"variants": found,
+            "ratios": {f"{short}_vs_simplejwt_stateless": found[key]["vs_simplejwt_stateless"]
+                       for short, key in (("me", "hellojohn_me"), ("auth", "hellojohn_auth"),
+                                          ("verify", "hellojohn_verify"))}}

@@ -18,7 +18,7 @@ import django
 
 SIZES = (10, 1_000, 10_000)
 FILL_ROWS, FILL_USERS = 1_000_000, 20_000
-SECTIONS = ("hot", "scale", "events", "webhooks", "credentials", "large", "load")
+SECTIONS = ("hot", "revocation", "scale", "events", "webhooks", "credentials", "large", "load")
 
 
 def _log(message: str) -> None:
@@ -26,17 +26,34 @@ def _log(message: str) -> None:
 
 
 def _create_postgres_database() -> None:
-    """The throwaway cluster has only `postgres`; the database DATABASE_URL names is made here."""
+    """The throwaway cluster has only `postgres`; the database DATABASE_URL names is made here, with
+    pg_stat_statements when the server preloads it, and a role of its own for the change feed's
+    listener so that the server's statement counts tell its reads from the requests' (bench/server_statements.py)."""
     import environ
     import psycopg
+
+    from bench.server_statements import LISTENER_ROLE
 
     config = environ.Env.db_url_config(os.environ["DATABASE_URL"])
     if config["ENGINE"] != "django.db.backends.postgresql":
         return
-    with psycopg.connect(host=config["HOST"], port=config["PORT"] or 5432, user=config["USER"],
-                         password=config["PASSWORD"] or None, dbname="postgres", autocommit=True) as conn:
+    server = {"host": config["HOST"], "port": config["PORT"] or 5432, "user": config["USER"],
+              "password": config["PASSWORD"] or None}
+    with psycopg.connect(**server, dbname="postgres", autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [config["NAME"]]).fetchone() is None:
             conn.execute(f'CREATE DATABASE "{config["NAME"]}"')
+        preloaded = "pg_stat_statements" in conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+        if preloaded and conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [LISTENER_ROLE]).fetchone() is None:
+            # A superuser, like the bench's own role: the throwaway cluster trusts loopback connections.
+            conn.execute(f"CREATE ROLE {LISTENER_ROLE} LOGIN SUPERUSER")
+    if not preloaded:
+        _log("PostgreSQL without pg_stat_statements (HJ_PG_EXTRA_SETTINGS=shared_preload_libraries=pg_stat_statements):"
+             " no statement counts from the server")
+        return
+    with psycopg.connect(**server, dbname=config["NAME"], autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+    os.environ.setdefault("HJ_LISTENER_DATABASE_URL",
+                          f"postgres://{LISTENER_ROLE}@{config['HOST']}:{server['port']}/{config['NAME']}")
 
 
 def main(argv: list[str]) -> int:
@@ -69,6 +86,13 @@ def main(argv: list[str]) -> int:
     if "hot" in wanted:
         _log(f"{vendor}: 1. access-token check against the ceiling and simplejwt")
         results["hot_path"] = hot_path.run(rounds=6 if args.quick else 10, batch=200 if args.quick else 400)
+
+    if vendor == "postgresql" and "revocation" in wanted:
+        from bench import revocation
+
+        count = 60 if args.quick else 300
+        _log(f"{vendor}: 1c. revocation to refusal across {revocation.INSTANCES} gunicorn processes, {count} times")
+        results["revocation"] = revocation.run(revocations=count)
 
     tenant = make_tenant("Bench scale")
     if "scale" in wanted:

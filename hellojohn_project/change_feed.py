@@ -348,6 +348,13 @@ def stop(timeout: float = 5.0) -> None:
         listener.join(timeout)
 
 
+def resume() -> None:
+    """Undoes `stop()` (the bench's cold series): the next check starts a new listener, which, like any
+    new connection's, starts from an empty cache and takes a lease only once it has read the log."""
+    stop()
+    _state.stopped = False
+
+
 def listener_position() -> int | None:
     """This process's log position (tests and the bench), or None before its listener started."""
     listener = _state.listener

@@ -7,6 +7,9 @@ Without pg_ctl it says so and exits 0, or 1 when CI=true (PostgreSQL is required
 With `--pgbouncer` (`python -m tests.pgcluster --pgbouncer -- pytest …`) the command's DATABASE_URL
 goes through a throwaway PgBouncer in transaction pooling in front of the cluster
 (tests/pgbouncer.py), with DATABASE_POOLER=pgbouncer, and HJ_LISTENER_DATABASE_URL straight to the cluster.
+
+HJ_PG_EXTRA_SETTINGS adds server settings, space-separated `name=value` items passed as `-c name=value`
+(the bench's `shared_preload_libraries=pg_stat_statements`).
 """
 
 import glob
@@ -56,6 +59,7 @@ def main(argv: list[str]) -> int:
         subprocess.run(as_postgres([str(pg_bin / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
                                     "--no-sync", "-E", "UTF8"]), check=True, stdout=subprocess.DEVNULL)
         server = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
+        server += "".join(f" -c {item}" for item in os.environ.get("HJ_PG_EXTRA_SETTINGS", "").split())
         subprocess.run(as_postgres([str(pg_bin / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", server,
                                     "-w", "start"]), check=True, stdout=subprocess.DEVNULL)
         url = f"postgres://postgres@127.0.0.1:{port}/hellojohn"

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from hellojohn_project import change_feed
 from sessions_app import services
@@ -107,6 +108,30 @@ def test_a_change_reaches_the_cache_before_the_call_returns(warm: None, sign_in:
     change(body, tenant)
     response = client.get("/v1/auth/me")
     assert response.status_code == 401, response.content
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_resumed_listener_starts_from_an_empty_cache(warm: None, sign_in: Any) -> None:
+    """stop() then resume() (the bench's cold series): what changed meanwhile is never answered from memory."""
+    body = sign_in()
+    client = user_client(body)
+    for _ in range(2):
+        assert client.get("/v1/auth/me").status_code == 200
+    change_feed.stop()
+    try:
+        assert not change_feed.lease_held()
+        _, count = queries_of(lambda: client.get("/v1/auth/me"))
+        assert count >= 1
+        # A plain UPDATE: nothing in this process drops the entry; only the log names the change.
+        assert Session.objects.filter(pk=body["session"]["id"]).update(
+            revoked_at=timezone.now(), revoked_reason=RevocationReason.REVOKED_BY_ADMIN) == 1
+    finally:
+        change_feed.resume()
+    wait_for_lease()
+    response = client.get("/v1/auth/me")
+    assert response.status_code == 401, response.content
+    assert response.json()["error"]["code"] == "session_revoked"
 
 
 @postgres_only
