@@ -14,5 +14,5 @@ class ProjectConfig(AppConfig):
         # checks and operator_login are imported for their side effects: system checks, audit receivers.
         from hellojohn_project import checks, metrics, operator_login, replica  # noqa: F401
 
-        if replica.ALIAS in settings.DATABASES:
+        if settings.HJ_REPLICA_READS:
             metrics.register_collector("replica", replica.collect)

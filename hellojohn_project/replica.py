@@ -16,7 +16,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
+from django.db import DatabaseError, connections
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 
@@ -49,14 +49,9 @@ class _State:
 _state = _State()
 
 
-def _database(alias: str) -> tuple[object, ...]:
-    found = connections[alias].settings_dict
-    return found["HOST"], str(found["PORT"]), found["NAME"]
-
-
 def configured() -> bool:
-    """A replica alias that is another database than `default` (a test mirror of default is not)."""
-    return ALIAS in connections.settings and _database(ALIAS) != _database(DEFAULT_DB_ALIAS)
+    """Whether lag-tolerant reads may use a replica at all (DATABASE_REPLICA_URL is set)."""
+    return settings.HJ_REPLICA_READS and ALIAS in connections.settings
 
 
 def mark_failed() -> None:

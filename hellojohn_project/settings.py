@@ -148,6 +148,8 @@ if DATABASE_REPLICA_URL:
         OPTIONS={**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": 2},
         DISABLE_SERVER_SIDE_CURSORS=DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False))
 DATABASE_ROUTERS = ["hellojohn_project.db_router.ReplicaRouter"]
+# Whether the router sends lag-tolerant reads to the replica alias (off in the test suite's settings).
+HJ_REPLICA_READS = bool(DATABASE_REPLICA_URL)
 # A replica further behind than this (seconds, as it measures itself) is not read from; 0: no limit.
 HJ_REPLICA_MAX_LAG_SECONDS = env.float("HJ_REPLICA_MAX_LAG_SECONDS", default=10.0)
 # After the replica failed (unreachable, or a query broke), reads stay on the primary this long (seconds).

@@ -29,26 +29,34 @@ from hellojohn_project import metrics
 replica = settings.DATABASES["replica"]
 print(json.dumps({"routers": settings.DATABASE_ROUTERS, "host": replica["HOST"], "port": replica["PORT"],
                   "options": replica["OPTIONS"], "cursors": replica["DISABLE_SERVER_SIDE_CURSORS"],
-                  "mirror": replica["TEST"].get("MIRROR"), "collector": "replica" in metrics._collectors}))
+                  "mirror": replica.get("TEST", {}).get("MIRROR"), "reads": settings.HJ_REPLICA_READS,
+                  "collector": "replica" in metrics._collectors}))
 """
 
 
-def probe_settings(**env: str) -> subprocess.CompletedProcess[str]:
-    base = {"DJANGO_SETTINGS_MODULE": "tests.settings", "PATH": "/usr/bin:/bin",
+def probe_settings(module: str = "hellojohn_project.settings", **env: str) -> subprocess.CompletedProcess[str]:
+    base = {"DJANGO_SETTINGS_MODULE": module, "PATH": "/usr/bin:/bin", "DJANGO_SECRET_KEY": "k" * 50,
+            "HJ_ENCRYPTION_KEY": "dGVzdC1vbmx5LXdlYmhvb2stc2VjcmV0LWtleS0wMzI=",
             "DATABASE_URL": "postgres://hj@db.internal:6432/hellojohn"}
     return subprocess.run([sys.executable, "-c", SETTINGS_PROBE], cwd=PROJECT, env={**base, **env},
                           capture_output=True, text=True, timeout=120, check=False)
 
 
 def test_database_replica_url_adds_a_replica_connected_like_default() -> None:
-    result = probe_settings(DATABASE_POOLER="pgbouncer",
-                            DATABASE_REPLICA_URL="postgres://hj@db.internal:6432/hellojohn_replica")
+    replica_url = "postgres://hj@db.internal:6432/hellojohn_replica"
+    result = probe_settings(DATABASE_POOLER="pgbouncer", DATABASE_REPLICA_URL=replica_url)
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads(result.stdout) == {
         "routers": ["hellojohn_project.db_router.ReplicaRouter"], "host": "db.internal", "port": 6432,
         # Through the same PgBouncer: no prepared statements, no server-side cursors; a short connect timeout.
         "options": {"prepare_threshold": None, "connect_timeout": 2}, "cursors": True,
-        "mirror": "default", "collector": True}
+        "mirror": None, "reads": True, "collector": True}
+    # The suite's settings: the alias mirrors the test database, and reads stay on default.
+    result = probe_settings("tests.settings", DATABASE_REPLICA_URL=replica_url)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) | {"options": None} == {
+        "routers": ["hellojohn_project.db_router.ReplicaRouter"], "host": "db.internal", "port": 6432,
+        "options": None, "cursors": False, "mirror": "default", "reads": False, "collector": False}
 
 
 @pytest.mark.parametrize("replica_url", ["sqlite:///replica.sqlite3", "mysql://hj@db.internal/hellojohn"])

@@ -35,19 +35,24 @@ CHANGELIST = "/admin/sessions_app/session/"
 
 @pytest.fixture(scope="module", autouse=True)
 def standby(django_db_setup: None) -> Iterator[Cluster]:
-    """A streaming replica of the run's server, as the `replica` alias (a mirror for the test runner)."""
+    """A streaming replica of the run's server, as the `replica` alias for this module's tests.
+
+    The alias names the test database on the standby's port. It is a MIRROR for the test runner, which
+    then creates, flushes and wraps nothing there (a standby is read-only: it receives all of that
+    from the primary). Under `tests.pgcluster --replica` the suite's own alias is set aside meanwhile.
+    """
     if connection.vendor != "postgresql":
         pytest.skip("a streaming replica needs PostgreSQL")
     if "HJ_PGCLUSTER_PRIMARY" not in os.environ:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("the replica tests need tests.pgcluster's server under CI=true")
         pytest.skip("the replica follows the server tests.pgcluster starts (python -m tests.pgcluster -- pytest …)")
-    source = cluster_from_environment("HJ_PGCLUSTER_PRIMARY")
     default = connections[DEFAULT_DB_ALIAS].settings_dict
     previous = connections.settings.get(replica.ALIAS)
-    with replica_of(source) as follower:
-        # The test database's name, on the standby's port. MIRROR: the runner creates, flushes and
-        # wraps nothing there (a standby is read-only); it receives all of it from the primary.
+    previous_connection = connections[replica.ALIAS] if previous is not None else None
+    with replica_of(cluster_from_environment("HJ_PGCLUSTER_PRIMARY")) as follower:
+        if previous_connection is not None:
+            del connections[replica.ALIAS]
         connections.settings[replica.ALIAS] = {
             **default, "HOST": "127.0.0.1", "PORT": str(follower.port), "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {**default["OPTIONS"], "connect_timeout": 2}, "TEST": {**default["TEST"], "MIRROR": "default"}}
@@ -60,6 +65,7 @@ def standby(django_db_setup: None) -> Iterator[Cluster]:
                 del connections.settings[replica.ALIAS]
             else:
                 connections.settings[replica.ALIAS] = previous
+                connections[replica.ALIAS] = previous_connection
 
 
 @pytest.fixture
@@ -68,8 +74,10 @@ def primary() -> Cluster:
 
 
 @pytest.fixture(autouse=True)
-def _replica_in_use(standby: Cluster, settings: Any) -> None:
-    """Short back-off, no lag limit (a paused replay is "behind"); waits out a previous test's back-off."""
+def _replica_in_use(standby: Cluster, settings: Any, transactional_db: None) -> None:
+    """Reads use it (the suite's settings turn that off), with a short back-off and no lag limit (a
+    paused replay is "behind"); a previous test's back-off is waited out."""
+    settings.HJ_REPLICA_READS = True
     settings.HJ_REPLICA_RETRY_SECONDS = 0.5
     settings.HJ_REPLICA_MAX_LAG_SECONDS = 0
     deadline = time.monotonic() + 10
