@@ -93,16 +93,19 @@ def lag_tolerant(read: Callable[P, R]) -> Callable[P, R]:
 class ReplicaRouter:
     """Django's database router (settings.DATABASE_ROUTERS); see the module's docstring."""
 
-    def db_for_read(self, model: type, **hints: Any) -> str:
+    def db_for_read(self, model: type, **hints: Any) -> str | None:
         if _replica_allowed.get() and not _reads_from_primary() and not connections[DEFAULT_DB_ALIAS].in_atomic_block:
             _replica_used.set(True)
             return replica.ALIAS
-        return DEFAULT_DB_ALIAS
+        return None  # Django's own choice: the related instance's database, else default
 
-    def db_for_write(self, model: type, **hints: Any) -> str:
+    def db_for_write(self, model: type, **hints: Any) -> str | None:
         # Asked before every ORM write (and select_for_update): from here on, this request reads its writes.
         mark_written()
-        return DEFAULT_DB_ALIAS
+        instance = hints.get("instance")
+        if instance is not None and instance._state.db == replica.ALIAS:
+            return DEFAULT_DB_ALIAS  # a row read from the replica is written on the primary
+        return None
 
     def allow_relation(self, obj1: Any, obj2: Any, **hints: Any) -> bool:
         return True  # one database, two copies of it

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS
+from django.db import DEFAULT_DB_ALIAS, router
 from django.http import HttpRequest, HttpResponse
 from django.test import RequestFactory
 
@@ -67,7 +67,6 @@ def test_a_replica_that_is_not_postgresql_is_refused(replica_url: str) -> None:
 
 
 def test_without_a_replica_every_read_goes_to_default() -> None:
-    router = db_router.ReplicaRouter()
     assert not replica.configured()
     assert router.db_for_read(Session) == DEFAULT_DB_ALIAS
     assert db_router.lag_tolerant(lambda: router.db_for_read(Session))() == DEFAULT_DB_ALIAS

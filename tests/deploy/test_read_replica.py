@@ -15,7 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, router, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from hellojohn_project import db_router, replica
@@ -252,6 +253,8 @@ def test_a_replica_that_stops_leaves_the_reads_to_the_primary_and_is_used_again_
             assert admin_listed(root) == {phone}
             assert root.get("/admin/").status_code == 200
             assert {family.name: family.samples[0].value for family in replica.collect()} == {"hj_replica_up": 0}
+            ready = Client().get("/readyz")  # the reads moved to the primary: still ready
+            assert (ready.status_code, ready.json()["status"]) == (200, "ready")
             if attempt == 1:
                 time.sleep(0.6)  # past the back-off: the next read tries the replica again
     finally:
@@ -289,24 +292,33 @@ def test_a_replica_further_behind_than_the_limit_is_not_read(
     assert len(on_replica) > 1
 
 
-def test_the_router_sends_only_lag_tolerant_reads_outside_transactions_to_the_replica() -> None:
-    router = db_router.ReplicaRouter()
+def test_the_router_sends_only_lag_tolerant_reads_outside_transactions_to_the_replica(
+        primary: Cluster, standby: Cluster, make_tenant: Any) -> None:
+    make_tenant()
+    wait_for_replay(primary, standby)
     end = db_router.start_request()
     try:
-        reads: list[str] = []
+        aliases: list[str] = []
 
-        def read() -> None:
-            reads.append(router.db_for_read(Session))
+        def read() -> Tenant:
+            aliases.append(router.db_for_read(Session))
             with transaction.atomic():
-                reads.append(router.db_for_read(Session))
-            reads.append(router.db_for_read(Session))
-            reads.append(router.db_for_write(Session))
-            reads.append(router.db_for_read(Session))
+                aliases.append(router.db_for_read(Session))
+            aliases.append(router.db_for_read(Session))
+            found = Tenant.objects.get()
+            aliases.append(found._state.db)
+            aliases.append(router.db_for_write(Tenant, instance=found))
+            aliases.append(router.db_for_read(Session))
+            return found
 
         assert router.db_for_read(Session) == DEFAULT_DB_ALIAS
-        db_router.lag_tolerant(read)()
-        assert reads == [replica.ALIAS, DEFAULT_DB_ALIAS, replica.ALIAS, DEFAULT_DB_ALIAS, DEFAULT_DB_ALIAS]
+        found = db_router.lag_tolerant(read)()
+        assert aliases == [replica.ALIAS, DEFAULT_DB_ALIAS, replica.ALIAS, replica.ALIAS, DEFAULT_DB_ALIAS,
+                           DEFAULT_DB_ALIAS]
+        found.name = "Renamed"
+        found.save()  # read from the replica, written on the primary
     finally:
         end()
+    assert Tenant.objects.get().name == "Renamed"
     assert router.allow_migrate(replica.ALIAS, "sessions_app") is False
     assert router.allow_migrate(DEFAULT_DB_ALIAS, "sessions_app") is True
