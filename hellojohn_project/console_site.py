@@ -4,7 +4,8 @@
 INSTALLED_APPS and makes this the default site, so every `@admin.register` and `admin.site.urls`
 use it. With `HJ_OPERATOR_MFA=required` an operator whose session is not verified by a code has
 no permission on any admin page; one who has no second factor yet is sent to "Two-factor
-sign-in" (`admin:operator_mfa`) to enrol one.
+sign-in" (`admin:operator_mfa`) to enrol one. Its lists and dashboard read from the read replica
+when there is one (`lists_from_replica`, docs/api.md "Read replica").
 """
 
 import base64

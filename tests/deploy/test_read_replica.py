@@ -24,7 +24,7 @@ from hellojohn_project.read_your_writes import PIN_COOKIE
 from sessions_app.models import Session
 from tenants_app.models import Tenant
 from tenants_app.services import create_tenant
-from tests.admin_helpers import action, superuser_client
+from tests.admin_helpers import action, staff_client, superuser_client
 from tests.conftest import client_with, user_client
 from tests.pgcluster import Cluster, cluster_from_environment, pause_replay, replica_of, resume_replay, wait_for_replay
 
@@ -220,6 +220,12 @@ def test_an_operator_reads_their_own_revocation_and_other_operators_may_lag(
         dashboard = root.get("/admin/")
     assert dashboard.status_code == 200 and b"Sessions at" in dashboard.content
     assert on_replica  # the list and the dashboard's figures
+    viewer, _ = staff_client("viewer")
+    wait_for_replay(primary, standby)
+    with replica_queries() as on_replica:
+        assert admin_listed(viewer) == {phone, laptop}
+    # The operator's permissions are an access check: read on the primary, never the replica.
+    assert on_replica and not any("auth_permission" in query["sql"] for query in on_replica)
     with replay_paused(standby, primary):
         revoked = action(root, f"{CHANGELIST}?status=active", "revoke_selected", [phone])
         assert revoked.status_code == 302
