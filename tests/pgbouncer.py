@@ -11,14 +11,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 CONFIG = """\
 [databases]
-* = host=127.0.0.1 port={postgres_port}
+{databases}* = host=127.0.0.1 port={postgres_port}
 
 [pgbouncer]
 listen_addr = 127.0.0.1
@@ -74,7 +74,10 @@ def as_postgres(argv: list[str]) -> list[str]:
 
 
 @contextmanager
-def pgbouncer(*, postgres_port: int, workdir: Path | None = None) -> Iterator[PgBouncer]:
+def pgbouncer(*, postgres_port: int, workdir: Path | None = None,
+              databases: Mapping[str, str] | None = None) -> Iterator[PgBouncer]:
+    """PgBouncer passing every database name to `postgres_port`; `databases` adds named entries
+    (name -> libpq connection string, e.g. a replica's `host=127.0.0.1 port=… dbname=hellojohn`)."""
     binary = find_pgbouncer()
     if binary is None:
         raise RuntimeError("pgbouncer is not installed (Debian: apt-get install pgbouncer)")
@@ -83,7 +86,9 @@ def pgbouncer(*, postgres_port: int, workdir: Path | None = None) -> Iterator[Pg
         shutil.chown(own, "postgres", "postgres")
     port = _free_port()
     (own / "userlist.txt").write_text('"postgres" ""\n')
-    (own / "pgbouncer.ini").write_text(CONFIG.format(postgres_port=postgres_port, port=port, workdir=own))
+    (own / "pgbouncer.ini").write_text(CONFIG.format(
+        postgres_port=postgres_port, port=port, workdir=own,
+        databases="".join(f"{name} = {entry}\n" for name, entry in (databases or {}).items())))
     process = subprocess.Popen(as_postgres([binary, str(own / "pgbouncer.ini")]), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     try:

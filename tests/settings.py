@@ -21,3 +21,11 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 # Each test starts with an empty cache (conftest), also tests without database access; rate limits
 # count in hellojohn_project.counters' table whatever the cache is.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# With DATABASE_REPLICA_URL set (tests.pgcluster --replica), the replica alias mirrors the test
+# database (a standby cannot hold a test database of its own) and reads stay on default: a test's
+# data lives in a transaction of the default connection, which no other connection sees.
+# tests/deploy/test_read_replica.py turns reads on against a real streaming replica.
+if "replica" in DATABASES:  # noqa: F405
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # noqa: F405
+HJ_REPLICA_READS = False
