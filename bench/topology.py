@@ -5,7 +5,7 @@ production settings) → PgBouncer in transaction pooling → a PostgreSQL prima
 replica for the reads that tolerate lag, Redis for the rate-limit counters, the webhook worker
 (`manage.py db_worker`) and a webhook receiver over real HTTP. Each process's invalidation listener
 connects to the primary directly (HJ_LISTENER_DATABASE_URL): LISTEN does not work through
-transaction pooling.
+transaction pooling. The replica (DATABASE_REPLICA_URL) is reached through the same PgBouncer.
 
 A mixed workload runs through nginx (bench/topology_workload.py) while faults are injected
 (bench/topology_faults.py); then the report (bench/topology_report.py), and exit status 1 when a
@@ -34,7 +34,7 @@ from bench.topology_stack import GunicornInstance, WebhookReceiver, Worker
 from bench.topology_workload import PASSWORD, Client, Recorder, UserState
 from tests.live_app import PROJECT, post_json, production_env, request
 from tests.nginxproxy import nginx
-from tests.pgbouncer import pgbouncer
+from tests.pgbouncer import PgBouncer, pgbouncer
 from tests.pgcluster import Cluster, primary, replica_of
 from tests.redisserver import redis_server
 
@@ -50,11 +50,11 @@ def _log(message: str) -> None:
     print(f"topology: {message}", file=sys.stderr, flush=True)
 
 
-def _app_env(*, bouncer_url: str, main: Cluster, standby: Cluster, redis_url: str) -> dict[str, str]:
+def _app_env(*, bouncer: PgBouncer, main: Cluster, redis_url: str) -> dict[str, str]:
     return production_env(
-        bouncer_url, DATABASE_POOLER="pgbouncer", HJ_LISTENER_DATABASE_URL=main.url(),
-        DATABASE_REPLICA_URL=standby.url(), REDIS_URL=redis_url, HJ_ENCRYPTION_KEY=Fernet.generate_key().decode(),
-        HJ_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8", LOG_LEVEL="WARNING",
+        bouncer.url("hellojohn"), DATABASE_POOLER="pgbouncer", HJ_LISTENER_DATABASE_URL=main.url(),
+        DATABASE_REPLICA_URL=bouncer.url("hellojohn_replica"), REDIS_URL=redis_url,
+        HJ_ENCRYPTION_KEY=Fernet.generate_key().decode(), HJ_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
         **{name: RAISED_RATE for name in RATE_VARIABLES})
 
 
@@ -103,6 +103,18 @@ def _tenant_sql(main: Cluster, query: str, tenant_id: str) -> str:
     return main.sql(query.replace(":tenant", f"'{tenant_id}'"), dbname="hellojohn")
 
 
+def _app_statements(server: Cluster) -> int:
+    """Statements a server ran on the app's database since its pg_stat_statements was reset."""
+    return int(server.sql("SELECT coalesce(sum(calls), 0) FROM pg_stat_statements "
+                          "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = 'hellojohn')", dbname="hellojohn"))
+
+
+def _redis_commands(url: str) -> int:
+    import redis
+
+    return int(redis.Redis.from_url(url).info("stats")["total_commands_processed"])
+
+
 def _background_statements(main: Cluster, *, seconds: float) -> float:
     """Statements per second with no request at all (the listeners' polls, the worker's), measured idle."""
     main.sql("SELECT pg_stat_statements_reset()", dbname="hellojohn")
@@ -144,9 +156,11 @@ def run(*, seconds: float, threads: int, workdir: Path) -> Measured:
         main.sql("CREATE DATABASE hellojohn")
         main.sql("CREATE EXTENSION pg_stat_statements", dbname="hellojohn")
         standby = stack.enter_context(replica_of(main, workdir))
-        bouncer = stack.enter_context(pgbouncer(postgres_port=main.port, workdir=workdir))
+        # The replica through the same PgBouncer, as its own database name (as production would connect it).
+        bouncer = stack.enter_context(pgbouncer(postgres_port=main.port, workdir=workdir, databases={
+            "hellojohn_replica": f"host=127.0.0.1 port={standby.port} dbname=hellojohn"}))
         redis_url = stack.enter_context(redis_server(workdir))
-        env = _app_env(bouncer_url=bouncer.url("hellojohn"), main=main, standby=standby, redis_url=redis_url)
+        env = _app_env(bouncer=bouncer, main=main, redis_url=redis_url)
         _log(f"primary :{main.port}, replica :{standby.port}, pgbouncer :{bouncer.port}, {redis_url}")
         _manage({**env, "DATABASE_URL": main.url(), "DATABASE_POOLER": ""}, "migrate", "--verbosity", "0")
         receiver = WebhookReceiver()
@@ -180,6 +194,8 @@ def run(*, seconds: float, threads: int, workdir: Path) -> Measured:
             _drain_webhooks(main, tenant["tenant_id"], timeout=60)  # the warm-up's, so that idle is idle
             background = _background_statements(main, seconds=IDLE_SECONDS)
             main.sql("SELECT pg_stat_statements_reset()", dbname="hellojohn")
+            standby.sql("SELECT pg_stat_statements_reset()", dbname="hellojohn")
+            redis_before = _redis_commands(redis_url)
             _log(f"workload: {seconds:.0f} s, {threads} client threads, faults on schedule")
             started = time.monotonic()
             deadline = started + seconds
@@ -192,6 +208,8 @@ def run(*, seconds: float, threads: int, workdir: Path) -> Measured:
                 thread.join()
             elapsed = time.monotonic() - started
         statements = _statements(main)
+        through = {"pgbouncer": bouncer.stats(), "redis_commands": _redis_commands(redis_url) - redis_before,
+                   "replica_statements": _app_statements(standby)}
         stop.set()
         for thread in threads_[:2]:
             thread.join()
@@ -202,7 +220,7 @@ def run(*, seconds: float, threads: int, workdir: Path) -> Measured:
         return Measured(
             seconds=elapsed, threads=threads, recorder=recorder, faults=faults.log, fault_failures=faults.failures,
             lag=lag, statements=statements, background_per_second=background, delivered=set(receiver.event_ids),
-            written=written,
+            written=written, through=through,
             events_total=events_total, deliveries_received=receiver.deliveries,
             bad_signatures=receiver.bad_signatures, drained_seconds=drained, deliveries_left=left,
             listeners=listeners, expected_listeners=INSTANCES * WORKERS_PER_INSTANCE,

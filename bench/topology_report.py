@@ -24,6 +24,7 @@ class Measured:
     delivered: set[str]
     written: set[str]
     events_total: int
+    through: dict[str, Any]
     deliveries_received: int
     bad_signatures: int
     drained_seconds: float
@@ -62,7 +63,7 @@ class Measured:
             "statements_per_request": self.statements_per_request()[0],
             "statements_per_request_less_background": self.statements_per_request()[1],
             "background_statements_per_second": self.background_per_second, "load_average": self.load_average,
-            "faults": [vars(fault) for fault in self.faults], "failed": failed,
+            "through": self.through, "faults": [vars(fault) for fault in self.faults], "failed": failed,
         }
 
 
@@ -131,6 +132,9 @@ def render(measured: Measured, failed: list[str]) -> str:
         "workload)",
         f"replica lag: max {lag.max_bytes} bytes, max {lag.max_seconds:.3f} s replay lag ({lag.samples} samples "
         f"every 0.5 s, {lag.not_streaming} while the replica was not streaming)",
+        f"traffic through each part: PgBouncer (since it started) {measured.through['pgbouncer']}; Redis "
+        f"{measured.through['redis_commands']} commands; the replica {measured.through['replica_statements']} "
+        "statements",
         f"listeners connected after the run: {measured.listeners} of {measured.expected_listeners}",
         "latency through nginx (ms):",
         f"  {'kind':<16} {'count':>6} {'p50':>8} {'p99':>8}",

@@ -52,7 +52,8 @@ def passing() -> Measured:
     return Measured(seconds=15, threads=4, recorder=recorder, faults=[Fault("f", 1.0, 0.1)] * 5, fault_failures=[],
                     lag=lag, statements={"total": 100, "transaction_control": 10, "change_feed": 20, "worker": 5},
                     background_per_second=2.0, delivered={"evt_1", "evt_2"}, written={"evt_1", "evt_2"},
-                    events_total=2, deliveries_received=2, bad_signatures=0, drained_seconds=0.5, deliveries_left=0,
+                    events_total=2, through={"pgbouncer": "", "redis_commands": 1, "replica_statements": 1},
+                    deliveries_received=2, bad_signatures=0, drained_seconds=0.5, deliveries_left=0,
                     listeners=4, expected_listeners=4, postgres_version="15", load_average=(1.0, 1.0))
 
 
