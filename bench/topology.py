@@ -224,7 +224,8 @@ def run(*, seconds: float, threads: int, workdir: Path) -> Measured:
             events_total=events_total, deliveries_received=receiver.deliveries,
             bad_signatures=receiver.bad_signatures, drained_seconds=drained, deliveries_left=left,
             listeners=listeners, expected_listeners=INSTANCES * WORKERS_PER_INSTANCE,
-            postgres_version=main.sql("SHOW server_version"), load_average=(load_before, os.getloadavg()[0]))
+            postgres_version=main.sql("SHOW server_version"), load_average=(load_before, os.getloadavg()[0]),
+            started_at=started)
 
 
 def main(argv: list[str]) -> int:

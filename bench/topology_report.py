@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench.topology_faults import Fault, LagSampler
-from bench.topology_workload import Recorder
+from bench.topology_workload import SLOW, Recorder
 
 KINDS = ("sign-in", "me", "verify", "refresh", "list", "revoke one", "revoke all",
          "revoked me", "revoked verify", "revoked refresh")
@@ -33,6 +33,7 @@ class Measured:
     expected_listeners: int
     postgres_version: str
     load_average: tuple[float, float]
+    started_at: float  # time.monotonic() when the workload began
 
     def statements_per_request(self) -> tuple[float, float]:
         """All statements per request, and those left after the idle background rate is taken away."""
@@ -49,6 +50,16 @@ class Measured:
                                "p99_ms": 1000 * _rank(values, 0.99)}
         return found
 
+    def slow_during(self) -> dict[str, int]:
+        """Requests over SLOW seconds by the fault during which they started (`no fault` otherwise)."""
+        found: dict[str, int] = {}
+        for started, _ in self.recorder.slow:
+            offset = started - self.started_at
+            names = [fault.name for fault in self.faults if fault.at <= offset <= fault.at + max(fault.took, SLOW)]
+            key = names[0] if names else "no fault"
+            found[key] = found.get(key, 0) + 1
+        return found
+
     def summary(self, failed: list[str]) -> dict[str, Any]:
         recorder = self.recorder
         return {
@@ -63,7 +74,8 @@ class Measured:
             "statements_per_request": self.statements_per_request()[0],
             "statements_per_request_less_background": self.statements_per_request()[1],
             "background_statements_per_second": self.background_per_second, "load_average": self.load_average,
-            "through": self.through, "faults": [vars(fault) for fault in self.faults], "failed": failed,
+            "slow_requests_by_fault": self.slow_during(), "through": self.through,
+            "faults": [vars(fault) for fault in self.faults], "failed": failed,
         }
 
 
@@ -136,6 +148,8 @@ def render(measured: Measured, failed: list[str]) -> str:
         f"{measured.through['redis_commands']} commands; the replica {measured.through['replica_statements']} "
         "statements",
         f"listeners connected after the run: {measured.listeners} of {measured.expected_listeners}",
+        f"requests over {SLOW:.0f} s: {len(recorder.slow)}"
+        + "".join(f"; {count} started during {name}" for name, count in sorted(measured.slow_during().items())),
         "latency through nginx (ms):",
         f"  {'kind':<16} {'count':>6} {'p50':>8} {'p99':>8}",
         *(f"  {kind:<16} {row['count']:>6} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f}"

@@ -26,6 +26,8 @@ KILL_GRACE = 1.0
 # (deploy/nginx.conf maps 502 to it), on a request nginx could not replay elsewhere (a POST that
 # reached the killed instance). The app's own 503 says "cannot reach its database" and is never allowed.
 NGINX_UNAVAILABLE = "The service is unavailable"
+# Requests slower than this (seconds) are kept with their times, to tell which fault they met.
+SLOW = 1.0
 
 
 @dataclass
@@ -69,6 +71,7 @@ class Recorder:
         self.revoked_probes = 0
         self.revocations = 0
         self.kill_windows: list[tuple[float, float]] = []
+        self.slow: list[tuple[float, float]] = []  # (started, ended) of requests over SLOW seconds
 
     def open_kill_window(self) -> None:
         with self.lock:
@@ -87,6 +90,8 @@ class Recorder:
         with self.lock:
             self.requests += 1
             self.latencies[kind].append(answer.ended - answer.started)
+            if answer.ended - answer.started > SLOW:
+                self.slow.append((answer.started, answer.ended))
 
     def counted(self) -> None:
         with self.lock:

@@ -54,7 +54,7 @@ def passing() -> Measured:
                     background_per_second=2.0, delivered={"evt_1", "evt_2"}, written={"evt_1", "evt_2"},
                     events_total=2, through={"pgbouncer": "", "redis_commands": 1, "replica_statements": 1},
                     deliveries_received=2, bad_signatures=0, drained_seconds=0.5, deliveries_left=0,
-                    listeners=4, expected_listeners=4, postgres_version="15", load_average=(1.0, 1.0))
+                    listeners=4, expected_listeners=4, postgres_version="15", load_average=(1.0, 1.0), started_at=0.0)
 
 
 def test_a_clean_run_passes_and_prints_the_line_ci_looks_for() -> None:
