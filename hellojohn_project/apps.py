@@ -1,6 +1,7 @@
-"""The project's own app: shared rate counters, the cache table, and deployment checks."""
+"""The project's own app: shared rate counters, the cache table, deployment checks, the replica's metrics."""
 
 from django.apps import AppConfig
+from django.conf import settings
 
 
 class ProjectConfig(AppConfig):
@@ -10,5 +11,8 @@ class ProjectConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Imported for their side effects: system checks and the operator-login audit receivers.
-        from hellojohn_project import checks, operator_login  # noqa: F401
+        # checks and operator_login are imported for their side effects: system checks, audit receivers.
+        from hellojohn_project import checks, metrics, operator_login, replica  # noqa: F401
+
+        if replica.ALIAS in settings.DATABASES:
+            metrics.register_collector("replica", replica.collect)

@@ -9,6 +9,8 @@ sign-in" (`admin:operator_mfa`) to enrol one.
 
 import base64
 import io
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 import qrcode
@@ -24,6 +26,7 @@ from django_otp import login as otp_login
 
 from hellojohn_project import operator_mfa
 from hellojohn_project.console_login import ConsoleAuthenticationForm
+from hellojohn_project.db_router import lag_tolerant
 
 
 def _is_operator(request: HttpRequest) -> bool:
@@ -42,6 +45,37 @@ def qr_svg(uri: str) -> str:
     image.save(out)
     svg = out.getvalue().decode()
     return svg[svg.index("<svg"):]
+
+
+def _is_list(request: HttpRequest) -> bool:
+    """A GET of a changelist or of the index (the dashboard): the admin's reads that may lag the primary."""
+    match = request.resolver_match
+    name = (match.url_name or "") if match else ""
+    return request.method in ("GET", "HEAD") and (name == "index" or name.endswith("_changelist"))
+
+
+def lists_from_replica(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Runs an admin list on the read replica (hellojohn_project/db_router.py), rendered there too.
+
+    Inside the admin's own permission check; the operator's permissions are read first, from the
+    primary (they are an access check), and stay cached on the user for the list's own checks.
+    """
+
+    def rendered(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        if isinstance(response, TemplateResponse):
+            response.render()  # the template reads the rows: inside lag_tolerant, not after it
+        return response
+
+    @wraps(view)
+    def run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not _is_list(request):
+            return view(request, *args, **kwargs)
+        if not request.user.is_superuser:  # a superuser's checks read no permission
+            request.user.get_all_permissions()
+        return lag_tolerant(rendered)(request, *args, **kwargs)
+
+    return run
 
 
 class ConsoleAdminSite(admin.AdminSite):
@@ -63,6 +97,9 @@ class ConsoleAdminSite(admin.AdminSite):
             return HttpResponseRedirect(reverse("admin:operator_mfa", current_app=self.name))
         context = {**(extra_context or {}), "mfa_required": operator_mfa.mfa_required()}
         return super().login(request, extra_context=context)
+
+    def admin_view(self, view: Callable[..., HttpResponse], cacheable: bool = False) -> Callable[..., HttpResponse]:
+        return super().admin_view(lists_from_replica(view), cacheable)
 
     def get_urls(self) -> list[URLPattern]:
         mfa = path("mfa/", self.mfa_view, name="operator_mfa")

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "hellojohn_project.api.middleware.RequestIdMiddleware",
     "hellojohn_project.request_metrics.RequestMetricsMiddleware",
+    # Around every other middleware, so that the session's save at the response counts as a write too.
+    "hellojohn_project.read_your_writes.ReadYourWritesMiddleware",
     # Inside the request id (preflights get one too), outside everything that can answer an error,
     # so error envelopes carry the CORS headers.
     "corsheaders.middleware.CorsMiddleware",
@@ -133,6 +135,25 @@ if DATABASE_POOLER == "pgbouncer":
 # SQLite's PRAGMAs, which `make bench` measured at 2-3 ms a request, more than the query itself.
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A PostgreSQL streaming replica for the reads that tolerate its lag (hellojohn_project/db_router.py):
+# unset, every query uses `default`. Connected like `default` (through the same pooler when
+# DATABASE_POOLER is set), but giving up connecting after 2 s, since a request then reads from the primary.
+DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
+    if (DATABASES["replica"]["ENGINE"], DATABASES["default"]["ENGINE"]) != ("django.db.backends.postgresql",) * 2:
+        raise ImproperlyConfigured("DATABASE_REPLICA_URL needs postgres:// URLs for it and DATABASE_URL.")
+    DATABASES["replica"].update(
+        CONN_HEALTH_CHECKS=True, CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],
+        OPTIONS={**DATABASES["default"].get("OPTIONS", {}), "connect_timeout": 2},
+        DISABLE_SERVER_SIDE_CURSORS=DATABASES["default"].get("DISABLE_SERVER_SIDE_CURSORS", False))
+DATABASE_ROUTERS = ["hellojohn_project.db_router.ReplicaRouter"]
+# A replica further behind than this (seconds, as it measures itself) is not read from; 0: no limit.
+HJ_REPLICA_MAX_LAG_SECONDS = env.float("HJ_REPLICA_MAX_LAG_SECONDS", default=10.0)
+# After the replica failed (unreachable, or a query broke), reads stay on the primary this long (seconds).
+HJ_REPLICA_RETRY_SECONDS = env.float("HJ_REPLICA_RETRY_SECONDS", default=5.0)
+# An operator whose request wrote reads the admin's lists from the primary this long after (seconds).
+HJ_REPLICA_PIN_SECONDS = env.int("HJ_REPLICA_PIN_SECONDS", default=5)
 
 # --- Cache (rate-limit counters) ----------------------------------------------------------------
 # Shared by every app process: the database's cache table (created by `migrate`) by default, Redis

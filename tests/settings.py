@@ -21,3 +21,10 @@ STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.s
 # Each test starts with an empty cache (conftest), also tests without database access; rate limits
 # count in hellojohn_project.counters' table whatever the cache is.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# With DATABASE_REPLICA_URL set (tests.pgcluster --replica), the replica alias is the test database
+# itself: a standby cannot hold a test database of its own, and each test's data, in a transaction
+# of the default connection, must be what its reads see. tests/deploy/test_read_replica.py uses a
+# real streaming replica instead.
+if "replica" in DATABASES:  # noqa: F405
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # noqa: F405

@@ -15,6 +15,7 @@ from hellojohn_project.api.pagination import paginate
 from hellojohn_project.api.params import bool_param, choice_param, country_param, id_param
 from hellojohn_project.api.permissions import AnyOf, SecretKey
 from hellojohn_project.api.principal import Principal
+from hellojohn_project.db_router import lag_tolerant
 from sessions_app import services
 from sessions_app.api.callers import actor_of, session_context, validated
 from sessions_app.api.serializers import (
@@ -110,8 +111,11 @@ class SessionViewSet(ViewSet):
         if device_type is not None:
             sessions = sessions.filter(device_type=device_type)
         sessions = _flag_filtered(request, sessions)
-        page = paginate(request, sessions, time_field="last_active_at",
-                        render=lambda rows: SessionOut(rows, many=True, context=context).data)
+        # A tenant backend's listing may come from the read replica and lag the primary; a user's own
+        # list never does (docs/api.md, "Read replica"). The user named by user_id was read above, on the primary.
+        read = lag_tolerant(paginate) if principal.kind == "secret" else paginate
+        page = read(request, sessions, time_field="last_active_at",
+                    render=lambda rows: SessionOut(rows, many=True, context=context).data)
         return Response(page)
 
     @extend_schema(responses={200: SessionWithCurrentOut}, tags=["sessions"], operation_id="getSession",
