@@ -5,7 +5,7 @@ production settings) → PgBouncer in transaction pooling → a PostgreSQL prima
 replica for the reads that tolerate lag, Redis for the rate-limit counters, the webhook worker
 (`manage.py db_worker`) and a webhook receiver over real HTTP. Each process's invalidation listener
 connects to the primary directly (HJ_LISTENER_DATABASE_URL): LISTEN does not work through
-transaction pooling. The replica (DATABASE_REPLICA_URL) is reached through the same PgBouncer.
+transaction pooling. So is the replica (DATABASE_REPLICA_URL), see _app_env.
 
 A mixed workload runs through nginx (bench/topology_workload.py) while faults are injected
 (bench/topology_faults.py); then the report (bench/topology_report.py), and exit status 1 when a
@@ -50,10 +50,13 @@ def _log(message: str) -> None:
     print(f"topology: {message}", file=sys.stderr, flush=True)
 
 
-def _app_env(*, bouncer: PgBouncer, main: Cluster, redis_url: str) -> dict[str, str]:
+def _app_env(*, bouncer: PgBouncer, main: Cluster, standby: Cluster, redis_url: str) -> dict[str, str]:
+    # The replica directly, not through PgBouncer: there, a replica restart held a listing for 15.3 s
+    # (PgBouncer holds the query until it reaches the server again, server_login_retry being 15 s),
+    # so the router never saw the error it falls back to the primary on.
     return production_env(
         bouncer.url("hellojohn"), DATABASE_POOLER="pgbouncer", HJ_LISTENER_DATABASE_URL=main.url(),
-        DATABASE_REPLICA_URL=bouncer.url("hellojohn_replica"), REDIS_URL=redis_url,
+        DATABASE_REPLICA_URL=standby.url(), REDIS_URL=redis_url,
         HJ_ENCRYPTION_KEY=Fernet.generate_key().decode(), HJ_WEBHOOK_ALLOWED_NETWORKS="127.0.0.0/8",
         **{name: RAISED_RATE for name in RATE_VARIABLES})
 
@@ -156,11 +159,9 @@ def run(*, seconds: float, threads: int, workdir: Path) -> Measured:
         main.sql("CREATE DATABASE hellojohn")
         main.sql("CREATE EXTENSION pg_stat_statements", dbname="hellojohn")
         standby = stack.enter_context(replica_of(main, workdir))
-        # The replica through the same PgBouncer, as its own database name (as production would connect it).
-        bouncer = stack.enter_context(pgbouncer(postgres_port=main.port, workdir=workdir, databases={
-            "hellojohn_replica": f"host=127.0.0.1 port={standby.port} dbname=hellojohn"}))
+        bouncer = stack.enter_context(pgbouncer(postgres_port=main.port, workdir=workdir))
         redis_url = stack.enter_context(redis_server(workdir))
-        env = _app_env(bouncer=bouncer, main=main, redis_url=redis_url)
+        env = _app_env(bouncer=bouncer, main=main, standby=standby, redis_url=redis_url)
         _log(f"primary :{main.port}, replica :{standby.port}, pgbouncer :{bouncer.port}, {redis_url}")
         _manage({**env, "DATABASE_URL": main.url(), "DATABASE_POOLER": ""}, "migrate", "--verbosity", "0")
         receiver = WebhookReceiver()
