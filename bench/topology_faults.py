@@ -95,7 +95,7 @@ class LagSampler:
         while not stop.wait(0.5):
             try:
                 lag_bytes, _, lag_seconds = self.primary.sql(query).partition("|")
-            except RuntimeError:
+            except RuntimeError:  # psql failed: not a sample
                 continue
             self.samples += 1
             if not lag_bytes:

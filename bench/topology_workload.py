@@ -172,6 +172,13 @@ class Client:
 
     def run(self, deadline: float, faults_done: threading.Event) -> None:
         """The mix until the deadline, and on until every fault has been injected."""
+        try:
+            self._loop(deadline, faults_done)
+        except Exception as error:  # a thread that dies must fail the run, not quietly lower the load
+            with self.recorder.lock:
+                self.recorder.errors[f"client thread crashed: {error!r}"] += 1
+
+    def _loop(self, deadline: float, faults_done: threading.Event) -> None:
         kinds, weights = list(self.WEIGHTS), list(self.WEIGHTS.values())
         while time.monotonic() < deadline or not faults_done.is_set():
             user = self.random.choice(self.users)

@@ -2,6 +2,7 @@
 fault may excuse, and that each check fails the run. The run itself is `make topology` (in .ci/run).
 """
 
+import threading
 import time
 
 from bench.topology_faults import Fault, LagSampler
@@ -40,6 +41,18 @@ def test_with_no_kill_nothing_is_excused() -> None:
     recorder = Recorder()
     now = time.monotonic()
     assert not recorder.fault_failure("me", Answer(503, NGINX_503, now, now))
+
+
+def test_a_client_thread_that_crashes_is_an_error() -> None:
+    from bench.topology_workload import Client
+
+    recorder = Recorder()
+    client = Client(number=0, nginx="http://127.0.0.1:9", instances=list, tenant={}, users=[], recorder=recorder,
+                    probes=None)  # type: ignore[arg-type] (never reached)
+    done = threading.Event()
+    done.set()
+    client.run(time.monotonic() + 1, done)  # no users: random.choice raises
+    assert list(recorder.errors) == ["client thread crashed: IndexError('Cannot choose from an empty sequence')"]
 
 
 def passing() -> Measured:
