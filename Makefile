@@ -10,7 +10,7 @@ RUN_ENV := DJANGO_DEBUG=true HJ_PUBLIC_URL=http://$(HOST):$(PORT) HJ_WEBHOOK_ALL
 	HJ_WEBHOOK_RETRY_SCHEDULE=0,10,30,60,120
 PYTEST_ARGS ?=
 
-.PHONY: run test test-sqlite test-postgres test-pgbouncer lint bench install clean openapi lint-openapi node-deps
+.PHONY: run test test-sqlite test-postgres test-pgbouncer lint bench topology install clean openapi lint-openapi node-deps
 
 $(VENV)/.runtime: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,15 @@ $(VENV)/.bench: $(VENV)/.test requirements-bench.txt
 # table and writes bench/results/latest.json (see the README's "Performance" section).
 bench: $(VENV)/.bench
 	$(PY) -m bench
+
+# The production topology on loopback (README, "Production"): nginx, 2 gunicorn instances x 2 workers,
+# PgBouncer, a PostgreSQL primary and its streaming replica, Redis, the webhook worker and a receiver,
+# under a mixed workload for about a minute while it kills an instance, terminates the listeners'
+# connections and restarts the replica; prints its report and fails when a check fails.
+# TOPOLOGY_ARGS=--short is the 15 s form .ci/run runs.
+TOPOLOGY_ARGS ?=
+topology: $(VENV)/.test
+	$(PY) -m bench.topology $(TOPOLOGY_ARGS)
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

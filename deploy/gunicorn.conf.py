@@ -21,6 +21,12 @@ graceful_timeout = 20
 keepalive = 5  # nginx keeps upstream connections open (`keepalive` in its upstream block)
 max_requests = 10000  # recycles workers now and then, spread so they do not restart together
 max_requests_jitter = 1000
+# The app is imported once, in the master, before it binds the port. Otherwise an instance that starts
+# (or restarts after a crash) accepts connections at once while each worker is still importing Django,
+# and nginx's requests wait in the listen backlog meanwhile (seconds on a busy machine: `make topology`).
+# Recycled workers then start in milliseconds too. Importing opens no database connection and starts
+# no thread (each worker starts its own change listener on its first check), so forking after it is safe.
+preload_app = True
 accesslog = None  # nginx writes the access log; the app logs JSON lines on stderr
 forwarded_allow_ips = "127.0.0.1"
 
