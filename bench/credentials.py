@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth.hashers import check_password, get_hasher
 
 from bench.fixtures import PASSWORD, make_tenant, signed_in_user
+from bench.hot_path import _warm
 from bench.measure import median, queries_of, seconds_per_call
 from bench.wsgi_client import WsgiClient
 
@@ -28,6 +29,11 @@ def refresh(*, rotations: int) -> dict[str, Any]:
             raise RuntimeError(f"refresh answered {reply.status}: {reply.body[:200]!r}")
         token = reply.json()["session"]["refresh_token"]
 
+    # Counted warm, as the access checks are (section 1): the lease held on PostgreSQL, the API key
+    # and the signing key remembered, the key's last_used_at fresh.
+    _warm()
+    for _ in range(3):
+        rotate()
     queries = queries_of(rotate)
     start = time.perf_counter()
     for _ in range(rotations):
@@ -35,7 +41,7 @@ def refresh(*, rotations: int) -> dict[str, Any]:
     elapsed = time.perf_counter() - start
     return {"rotations": rotations, "per_second": round(rotations / elapsed, 1),
             "ms_per_rotation": round(elapsed * 1000 / rotations, 2), "queries": queries.total,
-            "writes": queries.writes}
+            "writes": queries.writes, "rate_limit_queries": sum("hj_rate_counter" in sql for sql in queries.sql)}
 
 
 def sign_in(*, sign_ins: int) -> dict[str, Any]:
