@@ -1,5 +1,6 @@
 """Timing, query counting and query-plan reading shared by the benchmark sections."""
 
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -29,8 +30,15 @@ class Queries:
         return sum(_is_write(s) for s in self.on_sessions)
 
 
+# A WITH statement writes when one of its parts is an INSERT, UPDATE or DELETE (the refresh rotation's).
+_DATA_MODIFYING = re.compile(r"\b(INSERT\s+INTO|UPDATE\s+\S+\s+SET|DELETE\s+FROM)\b")
+
+
 def _is_write(sql: str) -> bool:
-    return sql.lstrip().upper().startswith(WRITE_PREFIXES)
+    statement = sql.lstrip().upper()
+    if statement.startswith("WITH"):
+        return bool(_DATA_MODIFYING.search(statement))
+    return statement.startswith(WRITE_PREFIXES)
 
 
 def queries_of(call: Callable[[], object]) -> Queries:

@@ -254,6 +254,8 @@ def credentials_section(results: dict[str, Any]) -> list[str]:
         ["queries per rotation", *[_queries(db["refresh"]) for _, _, db in present]],
         ["statements per rotation, counted by PostgreSQL",
          *[_rotation_statements(db["refresh"]) for _, _, db in present]],
+        ["of which rate-limit counters (on the database without REDIS_URL)",
+         *[str(db["refresh"].get("rate_limit_queries", "")) for _, _, db in present]],
         ["sign-ins per second (one process)", *[f"{db['sign_in']['per_second']}" for _, _, db in present]],
         ["ms per sign-in / of which password check",
          *[f"{db['sign_in']['ms_per_sign_in']} / {db['sign_in']['ms_per_password_check']}" for _, _, db in present]],

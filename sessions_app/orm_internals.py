@@ -10,9 +10,11 @@ until `REVIEWED_FOR_DJANGO` below is raised, which is the reminder. It leans on 
   WHERE clause can match nothing (`.none()`, `pk__in=[]`); `SQLCompiler.execute_sql()` catches it,
   and so does `update_returning` here.
 - `SQLCompiler.klass_info` and `SQLCompiler.select` (which columns belong to which model),
-  `SQLCompiler.results_iter()` (the database's value converters) and
-  `django.db.models.query.get_related_populators()` (select_related objects): together the core
-  of `ModelIterable.__iter__`, re-done by `PrecompiledLookup.first`.
+  `SQLCompiler.get_converters()` and `apply_converters()` (the database's value converters, what
+  `results_iter()` applies; found once per compiled lookup, not per row: finding them took about a
+  fifth of a refresh token lookup) and `django.db.models.query.get_related_populators()`
+  (select_related objects): together the core of `ModelIterable.__iter__`, re-done by
+  `PrecompiledLookup.first`.
 - `Model.from_db()`, which is public but documented only for overriding.
 - `Field.get_col()`, `DatabaseOperations.get_db_converters()` and `Col.get_db_converters()`: the
   value converters QuerySet iteration applies, re-applied by `update_returning_instances`.
@@ -106,7 +108,7 @@ class PrecompiledLookup(Generic[M]):
         # Per thread: a compiler belongs to its thread's database connection.
         self._compiled = threading.local()
 
-    def _statement(self) -> tuple[str, Any, list[str], int, int, list[Any]]:
+    def _statement(self) -> tuple[str, Any, list[str], int, int, list[Any], dict[int, Any]]:
         statement = getattr(self._compiled, "statement", None)
         if statement is None:
             queryset = self._build(self._placeholder)
@@ -118,18 +120,19 @@ class PrecompiledLookup(Generic[M]):
             start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
             init_list = [column[0].target.attname for column in select[start:end]]
             populators = get_related_populators(klass_info, select, DEFAULT_DB_ALIAS)
-            statement = (sql, compiler, init_list, start, end, populators)
+            converters = compiler.get_converters([column[0] for column in select[0:compiler.col_count]])
+            statement = (sql, compiler, init_list, start, end, populators, converters)
             self._compiled.statement = statement
         return statement
 
     def first(self, value: str) -> M | None:
         """The first row for `value` as a model instance (with its select_related objects), or None."""
-        sql, compiler, init_list, start, end, populators = self._statement()
+        sql, compiler, init_list, start, end, populators, converters = self._statement()
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
             cursor.execute(sql, [value])
             rows = cursor.fetchmany(1)
         model = compiler.klass_info["model"]
-        for row in compiler.results_iter([rows]):
+        for row in compiler.apply_converters(rows, converters) if converters else rows:
             instance = model.from_db(DEFAULT_DB_ALIAS, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)

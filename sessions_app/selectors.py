@@ -95,6 +95,16 @@ def session_for_access_check(session_id: str) -> Session | None:
     return _access_check.first(session_id)
 
 
+def _refresh_token_queryset(token_hash: str) -> QuerySet[RefreshToken]:
+    # The hash is unique, so no ORDER BY; the tenant is compared in Python (refresh_token_for).
+    return (RefreshToken.objects.select_related("session__user", "session__tenant__config")
+            .filter(token_hash=token_hash).order_by())
+
+
+# Every refresh and every request of the sessions page runs this lookup: compiled once (orm_internals.py).
+_refresh_token = PrecompiledLookup(_refresh_token_queryset, placeholder="0" * 64)
+
+
 def refresh_token_for(*, tenant: Tenant, token: str) -> RefreshToken | None:
     """The refresh-token record that `token` is, retired or not, within `tenant`; one query.
 
@@ -102,13 +112,10 @@ def refresh_token_for(*, tenant: Tenant, token: str) -> RefreshToken | None:
     session's (same row), so the checks that follow and the page's list of the user's sessions need
     no further lookups.
     """
-    record = (
-        RefreshToken.objects.select_related("session__user", "session__tenant__config")
-        .filter(token_hash=secrets.digest(token), session__tenant=tenant)
-        .first()
-    )
+    record = _refresh_token.first(secrets.digest(token))
     # The indexed lookup matched on the hash; the constant-time comparison makes the final decision.
-    if record is None or not secrets.matches(token, record.token_hash):
+    # Another tenant's token is no token here, whatever it is there.
+    if record is None or record.session.tenant_id != tenant.id or not secrets.matches(token, record.token_hash):
         return None
     record.session.user.tenant = record.session.tenant
     return record

@@ -16,6 +16,7 @@ from rest_framework.test import APIClient
 
 from hellojohn_project import change_feed
 from hellojohn_project.models import RateCounter
+from sessions_app.services import signing_keys
 from tenants_app.models import Tenant
 from tenants_app.services import create_tenant
 from tests.commit_hooks import _on_commit_as_in_production  # noqa: F401 (an autouse fixture)
@@ -52,6 +53,13 @@ def _listener_stopped_before_the_test_database_goes(django_db_setup: None) -> It
                                                           dbname=connection.settings_dict["NAME"])
     yield
     change_feed.stop()
+
+
+@pytest.fixture(autouse=True)
+def _signing_keys_forgotten() -> None:
+    """The remembered signing keys (PostgreSQL, under the change feed's lease) are of the database as it
+    was; a transactional test's flush empties the tables with TRUNCATE, which the change log does not see."""
+    signing_keys.forget_signing_keys()
 
 
 @pytest.fixture(autouse=True)

@@ -23,11 +23,16 @@ class IssuedSession:
     refresh_token_expires_at: datetime
 
 
+def new_refresh_token_plaintext(kind: CredentialKind = CredentialKind.API) -> str:
+    """A fresh secret of `kind` (an API refresh token, or the page's cookie); only its digest is stored."""
+    return secrets.generate(PAGE_TOKEN_PREFIX if kind == CredentialKind.PAGE else REFRESH_TOKEN_PREFIX)
+
+
 def issue_refresh_token(*, session: Session, now: datetime,
                         kind: CredentialKind = CredentialKind.API) -> tuple[RefreshToken, str]:
     """A new refresh-token record of `session` (an API one, or the page's cookie) and its plaintext
     (stored only as a digest)."""
-    plaintext = secrets.generate(PAGE_TOKEN_PREFIX if kind == CredentialKind.PAGE else REFRESH_TOKEN_PREFIX)
+    plaintext = new_refresh_token_plaintext(kind)
     record = RefreshToken.objects.create(
         session=session, token_hash=secrets.digest(plaintext), kind=kind, created_at=now,
         expires_at=session.expires_at,

@@ -1,17 +1,18 @@
 """Refresh tokens: rotation, reuse detection (theft), and signing out with a refresh token."""
 
-from django.db import transaction
 from django.utils import timezone
 
 from hellojohn_project import metrics
 from sessions_app import audit
 from sessions_app.actors import SYSTEM, Actor
 from sessions_app.exceptions import RefreshTokenExpired, RefreshTokenInvalid, RefreshTokenReused, SessionRevoked
-from sessions_app.models import CredentialKind, RefreshToken, RevocationReason, Session
+from sessions_app.models import CredentialKind, RevocationReason, Session
 from sessions_app.selectors import refresh_token_for
-from sessions_app.services.credentials import IssuedSession, issue_refresh_token, issued
+from sessions_app.services.credentials import IssuedSession, issued, new_refresh_token_plaintext
 from sessions_app.services.revocation import revoke_session
+from sessions_app.services.rotation import rotate
 from sessions_app.services.session_use import ensure_active
+from tenants_app import secrets
 from tenants_app.models import Tenant
 
 
@@ -19,8 +20,10 @@ from tenants_app.models import Tenant
 def refresh_session(*, tenant: Tenant, refresh_token: str) -> IssuedSession:
     """Rotates a refresh token: the presented one is retired and a new one issued.
 
-    Presenting a retired token is treated as theft and revokes the whole session. The retirement is
-    a conditional UPDATE, so of two refreshes racing with one token exactly one wins.
+    Presenting a retired token is treated as theft and revokes the whole session. One read (the
+    token with its session and user) decides by the rules below; one write (`rotation.rotate`, a
+    single statement on PostgreSQL) re-checks what may have changed since, so of two refreshes
+    racing with one token exactly one wins, and a revocation committed meanwhile issues nothing.
     """
     now = timezone.now()
     record = refresh_token_for(tenant=tenant, token=refresh_token)
@@ -36,23 +39,15 @@ def refresh_session(*, tenant: Tenant, refresh_token: str) -> IssuedSession:
     if record.expires_at <= now:
         raise RefreshTokenExpired()
     ensure_active(session, now=now)
-    with transaction.atomic():
-        won = bool(RefreshToken.objects.filter(pk=record.pk, retired_at__isnull=True).update(retired_at=now))
-        # Re-checked in the same statement that records the activity: a revocation that committed
-        # after our read (or that PostgreSQL makes us wait for) shows up here as 0 rows.
-        still_active = won and bool(
-            Session.objects.filter(pk=session.pk, revoked_at__isnull=True).update(last_active_at=now)
-        )
-        if still_active:
-            new_record, plaintext = issue_refresh_token(session=session, now=now)
-            RefreshToken.objects.filter(pk=record.pk).update(replaced_by=new_record)
-    if not won:
+    plaintext = new_refresh_token_plaintext()
+    rotated = rotate(token=record, session=session, successor_hash=secrets.digest(plaintext), now=now)
+    if not rotated.won:
         _handle_reuse(session)
-    if not still_active:
+    if rotated.successor is None:
         raise SessionRevoked()
     session.last_active_at = now
     audit.session_refreshed(tenant_id=tenant.id, session_id=session.id)
-    return issued(session=session, refresh=(new_record, plaintext), now=now)
+    return issued(session=session, refresh=(rotated.successor, plaintext), now=now)
 
 
 def _handle_reuse(session: Session) -> None:

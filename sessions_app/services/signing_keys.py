@@ -1,5 +1,6 @@
 """Signing keys: the key that signs access tokens (the first created on demand), rotation and withdrawal."""
 
+import time
 from datetime import datetime, timedelta
 from itertools import pairwise
 
@@ -32,6 +33,38 @@ def _create_signing_key(*, activates_at: datetime) -> SigningKey:
     )
 
 
+# Under the change feed's lease (PostgreSQL), the unretired keys, newest activation first, so that
+# signing an access token (every sign-in and refresh) reads no key. Retiring, withdrawing or
+# activating a key early is in the change log and drops the list before the change's call returns.
+# A key rotated in is not (inserts are not logged), so the list lives less than PUBLICATION_LEAD:
+# it holds the new key before the key's activation comes, and the key is chosen by its
+# activates_at at each signing, as the query below chooses it. Like every cache of the change
+# feed it cannot see a TRUNCATE, which no row trigger logs.
+_unretired_keys = change_feed.Cache("signing keys", size=1)
+REMEMBERED_KEYS = PUBLICATION_LEAD / 4
+
+
+def forget_signing_keys() -> None:
+    """Drops the remembered keys: for a database emptied by TRUNCATE (the test suite's flush), which no
+    trigger logs."""
+    _unretired_keys.discard("unretired")
+
+
+def _remembered_signing_key(now: datetime) -> SigningKey | None:
+    remembered = _unretired_keys.get("unretired")
+    # Aged on the clock that chooses the key too (and on the monotonic one, by the cache).
+    if remembered is None or abs(now - remembered[0]) >= REMEMBERED_KEYS:
+        generation = change_feed.generation()
+        keys = list(SigningKey.objects.filter(retired_at__isnull=True).order_by("-activates_at", "-created_at"))
+        remembered = (now, keys)
+        _unretired_keys.put("unretired", remembered, tags=[("signing_key", key.id) for key in keys],
+                            generation=generation, expires_at=time.monotonic() + REMEMBERED_KEYS.total_seconds())
+    signing = next((key for key in remembered[1] if key.activates_at <= now), None)
+    if signing is None:
+        _unretired_keys.discard("unretired")  # the query below decides, and may create a key
+    return signing
+
+
 def active_signing_key(*, now: datetime | None = None) -> SigningKey:
     """The newest unretired key whose activation has come; one is created on demand when none has.
 
@@ -39,6 +72,8 @@ def active_signing_key(*, now: datetime | None = None) -> SigningKey:
     key was withdrawn), so there is no token a caching verifier could be holding a stale set for.
     """
     now = now or timezone.now()
+    if change_feed.lease_held() and (remembered := _remembered_signing_key(now)) is not None:
+        return remembered
     key = (SigningKey.objects.filter(retired_at__isnull=True, activates_at__lte=now)
            .order_by("-activates_at", "-created_at").first())
     return key or _create_signing_key(activates_at=now)

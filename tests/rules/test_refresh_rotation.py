@@ -1,0 +1,281 @@
+"""A refresh rotation's write (sessions_app/services/rotation.py): its statements, and its re-checks under concurrency.
+
+Through HTTP, on committed data, with real threads on their own connections (tests/concurrent.py),
+on SQLite and on PostgreSQL. The races are made exact by holding each request between its read and
+its write (a wrapper around `rotation.rotate`), so the write's own re-checks decide, not luck.
+"""
+
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import jwt
+import pytest
+import time_machine
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from hellojohn_project import change_feed
+from sessions_app.actors import SYSTEM
+from sessions_app.event_model import Event, EventType
+from sessions_app.models import CredentialKind, RefreshToken, RevocationReason, Session
+from sessions_app.services import refresh as refresh_rules
+from sessions_app.services import revoke_session, rotation
+from sessions_app.services.credentials import issue_refresh_token
+from sessions_app.services.signing_keys import rotate_signing_key, withdraw_signing_key
+from tenants_app import secrets
+from tests.concurrent import Thread, in_parallel, threads_db  # noqa: F401 (threads_db is a fixture)
+from tests.conftest import TenantKeys, client_with
+from tests.rules.test_change_feed import wait_for_lease
+
+pytestmark = pytest.mark.usefixtures("threads_db")
+
+postgres_only = pytest.mark.skipif("connection.vendor != 'postgresql'", reason="keys are remembered on PostgreSQL")
+TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
+
+
+def refresh(tenant: TenantKeys, token: str) -> tuple[int, dict[str, Any]]:
+    response = client_with(tenant.publishable_key, tenant.id).post("/v1/auth/token/refresh",
+                                                                    {"refresh_token": token}, format="json")
+    return response.status_code, response.json()
+
+
+def statements_of(call: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """The statements `call` made, transaction bookkeeping left out (SQLite's driver shows BEGIN)."""
+    with CaptureQueriesContext(connection) as captured:
+        result = call()
+    return result, [q["sql"] for q in captured.captured_queries
+                    if not q["sql"].lstrip().upper().startswith(TRANSACTION_CONTROL)]
+
+
+def warm_rotation(tenant: TenantKeys, sign_in: Callable[..., dict[str, Any]]) -> str:
+    """A session rotated once already: the lease held (PostgreSQL), the keys remembered, last_used_at fresh."""
+    if connection.vendor == "postgresql":
+        wait_for_lease()
+    status, body = refresh(tenant, sign_in()["session"]["refresh_token"])
+    assert status == 200, body
+    return body["session"]["refresh_token"]
+
+
+def test_a_refresh_request_makes_four_statements_on_postgresql_two_of_them_rate_limits(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
+    token = warm_rotation(tenant, sign_in)
+    (status, body), statements = statements_of(lambda: refresh(tenant, token))
+    assert status == 200, body
+    counters = [sql for sql in statements if "hj_rate_counter" in sql]
+    rotation_sql = [sql for sql in statements if "hj_rate_counter" not in sql]
+    # Per address and per key, on the database because the test settings have no Redis (production's
+    # REDIS_URL counts them on Redis: see the test below).
+    assert len(counters) == 2
+    if connection.vendor == "postgresql":
+        # The token lookup (with session, user, tenant, config) and the one writing statement; the API
+        # key, its tenant and the signing key come from memory under the change feed's lease.
+        assert len(rotation_sql) == 2, rotation_sql
+        assert rotation_sql[0].startswith("SELECT") and "sessions_app_refreshtoken" in rotation_sql[0]
+        assert rotation_sql[1].lstrip().startswith("WITH presented AS")
+        assert len(statements) == 4
+    else:
+        # SQLite checks the API key and reads the signing key every time, and writes in three statements.
+        assert len(rotation_sql) == 6, rotation_sql
+        assert len(statements) == 8
+    successor = RefreshToken.objects.get(token_hash=secrets.digest(body["session"]["refresh_token"]))
+    assert successor.retired_at is None and successor.kind == CredentialKind.API
+    assert successor.expires_at == Session.objects.get(pk=body["session"]["id"]).expires_at
+    presented = RefreshToken.objects.get(token_hash=secrets.digest(token))
+    assert presented.retired_at == successor.created_at and presented.replaced_by_id == successor.id
+    assert Session.objects.get(pk=body["session"]["id"]).last_active_at == successor.created_at
+
+
+def test_with_redis_counting_rate_limits_a_refresh_makes_two_statements_on_postgresql(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]], redis_url: str, settings: Any) -> None:
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
+    token = warm_rotation(tenant, sign_in)
+    (status, body), statements = statements_of(lambda: refresh(tenant, token))
+    assert status == 200, body
+    assert not [sql for sql in statements if "hj_rate_counter" in sql]
+    assert len(statements) == (2 if connection.vendor == "postgresql" else 6), statements
+
+
+def held_between_read_and_write(monkeypatch: pytest.MonkeyPatch, parties: int) -> threading.Barrier:
+    """Every refresh waits, after its read and before its write, until `parties` have got there."""
+    barrier = threading.Barrier(parties)
+    real = rotation.rotate
+
+    def rotate(**kwargs: Any) -> rotation.Rotation:
+        barrier.wait(timeout=30)
+        return real(**kwargs)
+
+    monkeypatch.setattr(refresh_rules, "rotate", rotate)
+    return barrier
+
+
+def test_two_refreshes_of_one_token_both_past_the_read_one_wins_and_the_other_revokes_as_reuse(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    body = sign_in()
+    token, session_id = body["session"]["refresh_token"], body["session"]["id"]
+    held_between_read_and_write(monkeypatch, 2)
+
+    results = in_parallel([lambda: refresh(tenant, token)] * 2)
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200, 401], results
+    (winner,) = [reply for status, reply in results if status == 200]
+    (loser,) = [reply for status, reply in results if status == 401]
+    assert loser["error"]["code"] == "refresh_token_reused"
+    stored = Session.objects.get(pk=session_id)
+    assert stored.revoked_reason == RevocationReason.REFRESH_TOKEN_REUSED
+    # The one revoking function ran once, and recorded its event.
+    revoked_events = Event.objects.filter(session_id=session_id, type=EventType.SESSION_REVOKED)
+    assert [e.data["reason"] for e in revoked_events] == ["refresh_token_reused"]
+    # Exactly one successor, linked from the presented token, and it is worthless now.
+    tokens = list(RefreshToken.objects.filter(session_id=session_id).order_by("id"))
+    assert len(tokens) == 2
+    assert tokens[0].retired_at is not None and tokens[0].replaced_by_id == tokens[1].id
+    assert tokens[1].retired_at is None
+    assert tokens[1].token_hash == secrets.digest(winner["session"]["refresh_token"])
+    monkeypatch.undo()
+    status, after = refresh(tenant, winner["session"]["refresh_token"])
+    assert (status, after["error"]["code"]) == (401, "session_revoked")
+
+
+def test_reusing_a_retired_token_revokes_the_session_through_the_revoking_function(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
+    body = sign_in()
+    first = body["session"]["refresh_token"]
+    status, rotated = refresh(tenant, first)
+    assert status == 200
+    last_active = Session.objects.get(pk=body["session"]["id"]).last_active_at
+
+    status, reused = refresh(tenant, first)
+
+    assert (status, reused["error"]["code"]) == (401, "refresh_token_reused")
+    stored = Session.objects.get(pk=body["session"]["id"])
+    assert stored.revoked_reason == RevocationReason.REFRESH_TOKEN_REUSED
+    assert stored.last_active_at == last_active  # a reuse is no use of the session
+    assert Event.objects.filter(session_id=stored.id, type=EventType.SESSION_REVOKED).count() == 1
+    assert RefreshToken.objects.filter(session_id=stored.id).count() == 2  # nothing issued for the reuse
+    status, after = refresh(tenant, rotated["session"]["refresh_token"])
+    assert (status, after["error"]["code"]) == (401, "session_revoked")
+
+
+def test_the_page_credential_is_refused_and_revokes_as_reuse(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
+    body = sign_in()
+    session = Session.objects.get(pk=body["session"]["id"])
+    _, page_token = issue_refresh_token(session=session, now=session.created_at, kind=CredentialKind.PAGE)
+
+    status, reply = refresh(tenant, page_token)
+
+    assert (status, reply["error"]["code"]) == (401, "refresh_token_reused")
+    assert Session.objects.get(pk=session.pk).revoked_reason == RevocationReason.REFRESH_TOKEN_REUSED
+    assert RefreshToken.objects.filter(session=session, retired_at__isnull=False).count() == 0
+
+
+def test_a_revocation_committed_between_read_and_write_issues_nothing(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    body = sign_in()
+    session_id = body["session"]["id"]
+    before = Session.objects.get(pk=session_id).last_active_at
+    real = rotation.rotate
+
+    def revoked_first(**kwargs: Any) -> rotation.Rotation:
+        # Another connection revokes and commits after this request read the token and its session.
+        revoker = Thread(lambda: revoke_session(session=Session.objects.get(pk=session_id), actor=SYSTEM,
+                                                reason=RevocationReason.REVOKED_BY_ADMIN))
+        revoker.start()
+        revoker.outcome()
+        return real(**kwargs)
+
+    monkeypatch.setattr(refresh_rules, "rotate", revoked_first)
+    status, reply = refresh(tenant, body["session"]["refresh_token"])
+
+    assert (status, reply["error"]["code"]) == (401, "session_revoked")
+    assert_nothing_issued(session_id, before)
+
+
+def test_a_revocation_in_flight_during_the_write_is_waited_for_and_refuses(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    body = sign_in()
+    session_id = body["session"]["id"]
+    before = Session.objects.get(pk=session_id).last_active_at
+    revoked, release = threading.Event(), threading.Event()
+
+    def revoke_and_hold() -> None:
+        with transaction.atomic():
+            revoke_session(session=Session.objects.get(pk=session_id), actor=SYSTEM,
+                           reason=RevocationReason.REVOKED_BY_ADMIN)
+            revoked.set()  # the session's row is locked (SQLite: the database), not yet committed
+            assert release.wait(30)
+
+    revoker = Thread(revoke_and_hold)
+    real = rotation.rotate
+
+    def during_revocation(**kwargs: Any) -> rotation.Rotation:
+        revoker.start()
+        assert revoked.wait(30)
+        # Committed while this write waits for the row (PostgreSQL) or the database (SQLite).
+        threading.Timer(0.3, release.set).start()
+        return real(**kwargs)
+
+    monkeypatch.setattr(refresh_rules, "rotate", during_revocation)
+    status, reply = refresh(tenant, body["session"]["refresh_token"])
+    revoker.outcome()
+
+    assert (status, reply["error"]["code"]) == (401, "session_revoked")
+    assert_nothing_issued(session_id, before)
+
+
+def assert_nothing_issued(session_id: str, last_active_before: Any) -> None:
+    stored = Session.objects.get(pk=session_id)
+    assert stored.revoked_reason == RevocationReason.REVOKED_BY_ADMIN
+    assert stored.last_active_at == last_active_before
+    tokens = list(RefreshToken.objects.filter(session_id=session_id))
+    assert len(tokens) == 1 and tokens[0].retired_at is None and tokens[0].replaced_by_id is None
+    assert Event.objects.filter(session_id=session_id, type=EventType.SESSION_REVOKED).count() == 1
+
+
+def test_the_signing_key_is_remembered_only_under_the_lease(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
+    token = warm_rotation(tenant, sign_in)
+    _, statements = statements_of(lambda: refresh(tenant, token))
+    reads_key = any("sessions_app_signingkey" in sql for sql in statements)
+    assert reads_key == (not change_feed.lease_held())
+
+
+def access_token_kid(reply: dict[str, Any]) -> str:
+    return jwt.get_unverified_header(reply["session"]["access_token"])["kid"]
+
+
+@postgres_only
+def test_a_withdrawn_signing_key_signs_nothing_once_the_withdrawal_returns(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
+    token = warm_rotation(tenant, sign_in)
+    (status, body), statements = statements_of(lambda: refresh(tenant, token))
+    assert status == 200
+    assert not any("sessions_app_signingkey" in sql for sql in statements)  # the key was remembered
+    withdrawn = access_token_kid(body)
+
+    withdraw_signing_key(key_id=withdrawn)
+    status, after = refresh(tenant, body["session"]["refresh_token"])
+
+    assert status == 200 and access_token_kid(after) != withdrawn
+    me = client_with(after["session"]["access_token"], tenant.id).get("/v1/auth/me")
+    assert me.status_code == 200
+
+
+@postgres_only
+def test_a_rotated_in_signing_key_signs_from_its_activation_though_the_keys_are_remembered(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
+    token = warm_rotation(tenant, sign_in)
+    status, body = refresh(tenant, token)
+    old_kid = access_token_kid(body)
+    new_key, _ = rotate_signing_key()
+    status, before_activation = refresh(tenant, body["session"]["refresh_token"])
+    assert status == 200 and access_token_kid(before_activation) == old_kid
+
+    with time_machine.travel(new_key.activates_at + timedelta(seconds=1), tick=False):
+        status, activated = refresh(tenant, before_activation["session"]["refresh_token"])
+
+    assert status == 200, activated
+    assert access_token_kid(activated) == new_key.id
