@@ -6,7 +6,7 @@ one server process but management commands write from others and it has no LISTE
 
 The parts:
 
-- **The change log** (`hellojohn_change`, migration sessions_app 0008): deferred constraint triggers on
+- **The change log** (`hellojohn_change`, migration sessions_app 0009): deferred constraint triggers on
   sessions, users, tenants, tenant configs, API keys and signing keys append `(kind, key)` rows
   (`session`/`user`/`tenant`/`api_key`/`signing_key` and the id) for every change that can stop a
   credential or change what a cached check answers (never for `last_active_at`, `last_used_at` or
@@ -51,6 +51,7 @@ the revoked credential. This assumes the clocks of the database and the applicat
 the same rate (not that they agree), as any lease does.
 """
 
+import atexit
 import contextlib
 import logging
 import os
@@ -59,7 +60,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -100,6 +101,7 @@ class _State:
         self.listener: _Listener | None = None
         self.pid = 0
         self.stopped = False
+        self.exit_hooked = False
 
 
 _state = _State()
@@ -144,7 +146,8 @@ class Cache:
         expires_at = min(expires_at, time.monotonic() + settings.HJ_ACCESS_CACHE_MAX_AGE)
         tags = tuple(tags)
         with _state.lock:
-            if generation != _state.generation:
+            # Only under a lease: a fill made while the listener is away could outlive changes it never read.
+            if generation != _state.generation or time.monotonic() >= _state.lease_until:
                 return False
             self._drop(key)
             self._entries[key] = (value, expires_at, tags)
@@ -246,15 +249,21 @@ def _start_listener() -> None:
         _state.pid = os.getpid()
         _state.listener = _Listener(_connection_params())
         _state.listener.start()
+        if not _state.exit_hooked:
+            # A worker that exits (gunicorn's max_requests, a deploy) takes its listener row with it.
+            atexit.register(stop, 1.0)
+            _state.exit_hooked = True
 
 
 def _connection_params() -> dict[str, Any]:
     url = settings.HJ_LISTENER_DATABASE_URL
     if url:
         return {"conninfo": url}
+    # The default connection's own parameters (TLS files, options, service...), less what only Django's
+    # connection takes (its cursor class, adapters, statement preparing) and what the listener sets itself.
     params = connections[DEFAULT_DB_ALIAS].get_connection_params()
-    return {name: params[name] for name in ("dbname", "user", "password", "host", "port", "sslmode")
-            if params.get(name) not in (None, "")}
+    dropped = {"cursor_factory", "context", "prepare_threshold", "application_name", "autocommit", "client_encoding"}
+    return {name: value for name, value in params.items() if name not in dropped and value not in (None, "")}
 
 
 class _Listener(threading.Thread):
@@ -265,7 +274,6 @@ class _Listener(threading.Thread):
         self._params = params
         self.id = uuid.uuid4()
         self.position = 0
-        self.reads = 0
 
     def run(self) -> None:
         backoff = 0.05
@@ -282,9 +290,8 @@ class _Listener(threading.Thread):
         import psycopg
 
         conninfo = self._params.get("conninfo", "")
-        kwargs = {name: value for name, value in self._params.items() if name != "conninfo"}
-        with psycopg.connect(conninfo, autocommit=True, application_name=APPLICATION_NAME,
-                             connect_timeout=5, **kwargs) as conn:
+        kwargs = {"connect_timeout": 5, **{name: value for name, value in self._params.items() if name != "conninfo"}}
+        with psycopg.connect(conninfo, autocommit=True, application_name=APPLICATION_NAME, **kwargs) as conn:
             conn.execute(f"LISTEN {CHANNEL}")
             # Registered in a transaction of its own, before any read: see the module docstring, (b).
             conn.execute(
@@ -292,9 +299,11 @@ class _Listener(threading.Thread):
                 "VALUES (%s, %s, %s, 0, clock_timestamp(), %s) ON CONFLICT (id) DO NOTHING",
                 [self.id, os.getpid(), socket.gethostname()[:200], lease_seconds()])
             # A new connection may have missed anything: start from an empty cache, after the log's end
-            # as it is now (what committed before it, the database loads will show).
-            _clear_all()
+            # as it is now. The end is read first, then the cache emptied: a load that starts after the
+            # emptying sees every change up to that end, and any later one is read from the log; a load
+            # that started before it holds the old generation, and its fill is refused.
             self.position = conn.execute("SELECT coalesce(max(seq), 0) FROM hellojohn_change").fetchone()[0]
+            _clear_all()
             last_prune = 0.0
             last_read = time.monotonic()
             while _state.pid == os.getpid() and not _state.stopped:
@@ -308,6 +317,9 @@ class _Listener(threading.Thread):
                 if caught_up:
                     for _ in conn.notifies(timeout=POLL, stop_after=1):
                         pass
+            if _state.pid == os.getpid():
+                # Stopped: no revoking call need wait for this process, and its lag is no one's.
+                conn.execute("DELETE FROM hellojohn_listener WHERE id = %s", [self.id])
 
     def _read(self, conn: Any) -> bool:
         with conn.transaction():
@@ -325,7 +337,6 @@ class _Listener(threading.Thread):
             conn.execute("UPDATE hellojohn_listener SET seq = %s, read_at = clock_timestamp() WHERE id = %s",
                          [position, self.id])
         self.position = position
-        self.reads += 1
         caught_up = len(rows) < READ_LIMIT
         if caught_up:
             with _state.lock:
@@ -340,7 +351,8 @@ class _Listener(threading.Thread):
 
 
 def stop(timeout: float = 5.0) -> None:
-    """Stops this process's listener for good and closes its connection (the test suite's end)."""
+    """Stops this process's listener for good, deletes its row and closes its connection (the test
+    suite's end, and the process's)."""
     _state.stopped = True
     _drop_lease()
     listener = _state.listener
@@ -355,12 +367,6 @@ def resume() -> None:
     _state.stopped = False
 
 
-def listener_position() -> int | None:
-    """This process's log position (tests and the bench), or None before its listener started."""
-    listener = _state.listener
-    return listener.position if listener is not None and _state.pid == os.getpid() else None
-
-
 # --- The revoking side ----------------------------------------------------------------------------
 
 
@@ -373,7 +379,7 @@ def after_change(*, using: str = DEFAULT_DB_ALIAS) -> None:
     transaction.on_commit(lambda: wait_for_listeners(using=using), using=using, robust=True)
 
 
-def wait_for_listeners(*, using: str = DEFAULT_DB_ALIAS, on_poll: Callable[[], None] | None = None) -> bool:
+def wait_for_listeners(*, using: str = DEFAULT_DB_ALIAS) -> bool:
     """Waits until every listener has read the log up to its current end, or its lease has lapsed, or
     LEASE has passed; answers whether it returned early (every listener accounted for)."""
     started = time.monotonic()
@@ -403,8 +409,6 @@ def wait_for_listeners(*, using: str = DEFAULT_DB_ALIAS, on_poll: Callable[[], N
                     "FROM hellojohn_listener FOR SHARE", [target])
                 if all(done for (done,) in cursor.fetchall()):
                     return True
-            if on_poll is not None:
-                on_poll()
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, 0.01)
     except DatabaseError as exc:

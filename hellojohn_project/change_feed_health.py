@@ -3,8 +3,9 @@
 Readiness (per process): on PostgreSQL a process is ready only while its listener holds a fresh
 lease, that is while it can show that what it remembers is current. Without one its checks still
 work (they read the database, failing closed), so an unready process is slow, never wrong; but a
-listener that cannot connect (say DATABASE_URL goes through PgBouncer and HJ_LISTENER_DATABASE_URL is
-unset) must be seen. The first probe starts the listener, as the first access check would.
+listener that cannot connect (say HJ_LISTENER_DATABASE_URL names a host this process cannot reach,
+or the primary has no connection slot left) must be seen. The first probe starts the listener, as the
+first access check would.
 
 Lag (across processes): one read of `hellojohn_listener`, the row each live listener rewrites on
 every read of the log: how many listeners read in the last minute, the oldest of their last reads,

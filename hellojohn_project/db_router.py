@@ -19,7 +19,7 @@ from contextvars import ContextVar
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from django.db import DEFAULT_DB_ALIAS, InterfaceError, OperationalError, connections
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from hellojohn_project import replica
 
@@ -76,9 +76,10 @@ def lag_tolerant(read: Callable[P, R]) -> Callable[P, R]:
         allowed, used = _replica_allowed.set(True), _replica_used.set(False)
         try:
             return read(*args, **kwargs)
-        except (OperationalError, InterfaceError):
-            # Lost connection, or a query cancelled by the standby's replay (a conflict with recovery).
-            # If the primary was the one failing, the second run fails the same way and says so.
+        except DatabaseError:
+            # Lost connection, a query cancelled by the standby's replay (a conflict with recovery), or
+            # a replica still behind on a migration (an unknown column). If the primary was the one
+            # failing, the second run fails the same way and says so.
             if not _replica_used.get():
                 raise
             replica.mark_failed()
@@ -97,7 +98,9 @@ class ReplicaRouter:
         if _replica_allowed.get() and not _reads_from_primary() and not connections[DEFAULT_DB_ALIAS].in_atomic_block:
             _replica_used.set(True)
             return replica.ALIAS
-        return None  # Django's own choice: the related instance's database, else default
+        # The primary, named: left to Django, a related lookup from a row read on the replica would
+        # follow that row there, outside any lag-tolerant read.
+        return DEFAULT_DB_ALIAS
 
     def db_for_write(self, model: type, **hints: Any) -> str | None:
         # Asked before every ORM write (and select_for_update): from here on, this request reads its writes.

@@ -38,7 +38,7 @@ REQUEST_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0))
 ACCESS_CHECKS = Counter("hj_access_checks", "Session checks of an access token or a page cookie: outcome is "
                         "`accepted` or the refusal's error code; source is where the session was read: "
-                        "`memory`, `database`, or `token` (refused before any session was read).",
+                        "`memory`, `database`, or `token` (the token itself refused).",
                         ["outcome", "source"])
 SIGN_INS = Counter("hj_sign_ins", "Sign-ins: `succeeded` or the refusal's error code.", ["outcome"])
 REFRESHES = Counter("hj_refreshes", "Refresh-token rotations: `succeeded` or the refusal's error code.",

@@ -55,6 +55,10 @@ def update_returning(queryset: QuerySet, values: dict[str, Any], returning: tupl
     updated row. Fields in `returning` are concrete columns of the queryset's model. A queryset that
     can match nothing updates nothing and answers [], as `update()` answers 0."""
     model = queryset.model
+    # The database a write goes to, chosen as QuerySet.update chooses it (the router's db_for_write, never
+    # the read replica a lag-tolerant read may be using).
+    queryset = queryset._chain()
+    queryset._for_write = True
     query = queryset.query.chain(UpdateQuery)
     query.add_update_values(values)
     # Ordering and slicing are meaningless in an UPDATE and would make the SQL invalid.
@@ -79,7 +83,9 @@ def update_returning_instances(queryset: QuerySet[M], values: dict[str, Any]) ->
     model = queryset.model
     fields = model._meta.concrete_fields
     rows = update_returning(queryset, values, returning=tuple(field.name for field in fields))
-    connection = connections[queryset.db]
+    written = queryset._chain()
+    written._for_write = True
+    connection = connections[written.db]
     converters = []
     for field in fields:
         column = field.get_col(model._meta.db_table)

@@ -2,8 +2,7 @@
 
 API authentication (an access token), the sessions page (its cookie's refresh token) and
 `POST /v1/sessions/verify` all call `use_session`; what each gets back is the session with its user,
-tenant and config, or a domain error that says why not. A check that answers without the database
-changes only this module.
+tenant and config, or a domain error that says why not.
 
 On PostgreSQL a check answers from memory while the process holds the change feed's lease
 (hellojohn_project/change_feed.py, docs/api.md "Revocation is immediate"): the verified token, and
@@ -56,7 +55,8 @@ def use_session(*, access_token: str | None = None, page_token: str | None = Non
     Verification records no activity (`record_activity=False`): asking about a token is not using it.
 
     Each check is counted in ACCESS_CHECKS by outcome and by where its session was read: `memory`,
-    `database`, or `token` for a refusal decided before any session was read (a bad or expired token).
+    `database`, or `token` for a refusal of the token itself (bad, expired, or naming no session of an
+    active tenant).
     """
     now = now or timezone.now()
     source = "token"
@@ -71,10 +71,15 @@ def use_session(*, access_token: str | None = None, page_token: str | None = Non
         ensure_active(session, now=now)
         if then is not None:
             then(session)
-        if record_activity:
-            touch(session, now=now)
-            if remembered is not None and remembered.last_active_at < session.last_active_at:
+        if record_activity and remembered is not None:
+            if not touch(session, now=now):
+                # Another process wrote a newer time than memory knows: read it again next time, so
+                # that idle expiry stays the database's.
+                _sessions.discard(session.id)
+            elif remembered.last_active_at < session.last_active_at:
                 remembered.last_active_at = session.last_active_at  # so the next request writes nothing
+        elif record_activity:
+            touch(session, now=now)
     except Exception as exc:
         metrics.ACCESS_CHECKS.labels(outcome=metrics.outcome_of(exc), source=source).inc()
         raise
@@ -163,8 +168,9 @@ def ensure_active(session: Session, *, now: datetime) -> None:
         raise SessionExpired(session=session)
 
 
-def touch(session: Session, *, now: datetime) -> None:
-    """Advances last_active_at, writing at most once per HJ_ACTIVITY_WRITE_INTERVAL per session.
+def touch(session: Session, *, now: datetime) -> bool:
+    """Advances last_active_at, writing at most once per HJ_ACTIVITY_WRITE_INTERVAL per session;
+    answers False when `session.last_active_at` may be behind the stored value (another request wrote).
 
     Like knox's renew_token: most requests find the stored value fresh and write nothing; a stale
     one is moved with a conditional UPDATE, so concurrent requests of one session write at most once
@@ -172,6 +178,8 @@ def touch(session: Session, *, now: datetime) -> None:
     """
     stale_before = now - settings.HJ_ACTIVITY_WRITE_INTERVAL
     if session.last_active_at > stale_before:
-        return
-    Session.objects.filter(pk=session.pk, last_active_at__lte=stale_before).update(last_active_at=now)
+        return True
+    if not Session.objects.filter(pk=session.pk, last_active_at__lte=stale_before).update(last_active_at=now):
+        return False
     session.last_active_at = now
+    return True

@@ -5,6 +5,7 @@ log names reaches the cache before the changing call returns; a fill racing an i
 refused; the caches stay under their cap.
 """
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,9 +17,12 @@ from django.utils import timezone
 
 from hellojohn_project import change_feed
 from sessions_app import services
+from sessions_app import tokens as tokens_module
 from sessions_app.actors import SYSTEM
 from sessions_app.models import RevocationReason, Session
-from sessions_app.services.signing_keys import withdraw_signing_key
+from sessions_app.services import session_use
+from sessions_app.services.signing_keys import active_signing_key, withdraw_signing_key
+from sessions_app.tokens import encode_access_token
 from tenants_app import services as tenant_services
 from tenants_app.models import ApiKey, Tenant, User
 from tests.conftest import client_with, user_client
@@ -148,8 +152,9 @@ def test_a_fill_that_raced_an_invalidation_is_not_stored(warm: None) -> None:
     assert cache.get("k") is None
 
 
-def test_a_million_distinct_keys_stay_under_the_cap(settings: Any) -> None:
+def test_a_million_distinct_keys_stay_under_the_cap(settings: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     settings.HJ_ACCESS_CACHE_SIZE = 1000
+    monkeypatch.setattr(change_feed._state, "lease_until", float("inf"))  # fills are stored only under a lease
     cache = change_feed.Cache("bounded")
     far = time.monotonic() + 600
     for i in range(1_000_000):
@@ -159,6 +164,28 @@ def test_a_million_distinct_keys_stay_under_the_cap(settings: Any) -> None:
     assert len(cache._by_tag[("signing_key", "key_x")]) == 1000
     assert cache.get((999_999).to_bytes(16, "big")) == {"exp": 999_999}
     assert cache.get((0).to_bytes(16, "big")) is None
+
+
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_distinct_tokens_through_the_check_stay_under_the_cap(warm: None, sign_in: Any, settings: Any) -> None:
+    """Every access token is remembered by its digest until its exp: 20,000 distinct tokens of one session
+    through the whole check leave at most HJ_ACCESS_CACHE_SIZE of them in memory, the newest."""
+    settings.HJ_ACCESS_CACHE_SIZE = 500
+    session = Session.objects.get(pk=sign_in()["session"]["id"])
+    key = active_signing_key(now=timezone.now())
+    tokens = [encode_access_token(session=session, key=key, ttl_seconds=900, now=timezone.now()).token
+              for _ in range(20_000)]
+    assert len(set(tokens)) == len(tokens)
+    for token in tokens:
+        wait_for_lease()
+        services.use_session(access_token=token, record_activity=False)
+    assert 0 < len(tokens_module._verified) <= 500
+    assert len(session_use._sessions) <= 500
+    digest = hashlib.blake2b(tokens[-1].encode(), digest_size=16).digest()
+    assert tokens_module._verified.get(digest) is not None  # the newest stays
+    first = hashlib.blake2b(tokens[0].encode(), digest_size=16).digest()
+    assert tokens_module._verified.get(first) is None  # the oldest made room
 
 
 @pytest.mark.django_db(transaction=True)
