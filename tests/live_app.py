@@ -17,11 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT = Path(__file__).resolve().parent.parent
 _DROPPED = {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "DJANGO_DEBUG", "DJANGO_SECRET_KEY", "ALLOWED_HOSTS",
             "DJANGO_SECURE_SSL_REDIRECT", "HJ_BEHIND_TLS_PROXY", "HJ_PUBLIC_URL", "REDIS_URL",
-            "DATABASE_POOLER", "HJ_METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR", "DATABASE_REPLICA_URL"}
+            "DATABASE_POOLER", "HJ_METRICS_TOKEN", "PROMETHEUS_MULTIPROC_DIR", "DATABASE_REPLICA_URL",
+            "HJ_LISTENER_DATABASE_URL"}
 
 
 def free_port() -> int:
@@ -44,6 +46,11 @@ def production_env(database_url: str, **overrides: str) -> dict[str, str]:
     })
     if database_url.startswith("postgres") and os.environ.get("DATABASE_POOLER"):
         env["DATABASE_POOLER"] = os.environ["DATABASE_POOLER"]  # a database of the run's server, through its pooler
+        direct, given = urlsplit(os.environ.get("HJ_LISTENER_DATABASE_URL", "")), urlsplit(database_url)
+        run = urlsplit(os.environ.get("DATABASE_URL", ""))
+        if direct.hostname and (given.hostname, given.port) == (run.hostname, run.port):
+            # The change feed's listener needs a session of its own: straight to the run's server, same database.
+            env["HJ_LISTENER_DATABASE_URL"] = direct._replace(path=given.path).geturl()
     env.update(overrides)
     return env
 
