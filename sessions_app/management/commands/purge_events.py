@@ -4,10 +4,11 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
 from sessions_app.event_retention import purge_events, purgeable_events
+from sessions_app.management.retention_arguments import add_retention_arguments, retention_days
 from sessions_app.services import retention_cutoff
 
 
@@ -16,17 +17,10 @@ class Command(BaseCommand):
             "safe to run while the service is serving.")
 
     def add_arguments(self, parser: ArgumentParser) -> None:
-        parser.add_argument("--batch-size", type=int, default=5000, help="Events deleted per transaction.")
-        parser.add_argument("--days", type=int, default=None,
-                            help="Retention in days (default: HJ_EVENT_RETENTION_DAYS).")
-        parser.add_argument("--dry-run", action="store_true", help="Count what would be deleted; delete nothing.")
+        add_retention_arguments(parser, rows="Events", batch_size=5000, setting="HJ_EVENT_RETENTION_DAYS")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        days = settings.HJ_EVENT_RETENTION_DAYS if options["days"] is None else options["days"]
-        if days < 0:
-            raise CommandError("--days must be zero or more.")
-        if options["batch_size"] < 1:
-            raise CommandError("--batch-size must be at least 1.")
+        days = retention_days(options, default=settings.HJ_EVENT_RETENTION_DAYS)
         cutoff = retention_cutoff(days=days)
         total = purgeable_events(cutoff=cutoff).count()
         with tqdm(total=total, unit="event", desc="dry run" if options["dry_run"] else "purging",
