@@ -35,7 +35,7 @@ The helpers:
 """
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import EmptyResultSet
@@ -114,7 +114,7 @@ class PrecompiledLookup(Generic[M]):
         # Per thread: a compiler belongs to its thread's database connection.
         self._compiled = threading.local()
 
-    def _statement(self) -> tuple[str, Any, list[str], int, int, list[Any], dict[int, Any]]:
+    def _statement(self) -> tuple[str, Any, list[str], int, int, list[Any], dict[int, Any], dict[str, int]]:
         statement = getattr(self._compiled, "statement", None)
         if statement is None:
             queryset = self._build(self._placeholder)
@@ -127,20 +127,27 @@ class PrecompiledLookup(Generic[M]):
             init_list = [column[0].target.attname for column in select[start:end]]
             populators = get_related_populators(klass_info, select, DEFAULT_DB_ALIAS)
             converters = compiler.get_converters([column[0] for column in select[0:compiler.col_count]])
-            statement = (sql, compiler, init_list, start, end, populators, converters)
+            statement = (sql, compiler, init_list, start, end, populators, converters, compiler.annotation_col_map)
             self._compiled.statement = statement
         return statement
 
-    def first(self, value: str) -> M | None:
-        """The first row for `value` as a model instance (with its select_related objects), or None."""
-        sql, compiler, init_list, start, end, populators, converters = self._statement()
+    def first(self, value: str, *, with_clause: str = "", with_params: Sequence[Any] = ()) -> M | None:
+        """The first row for `value` as a model instance (with its select_related objects and its
+        annotations, as QuerySet iteration sets them), or None.
+
+        `with_clause` (with its `with_params`) is put before the SELECT: a WITH list whose
+        data-modifying statements run in the same statement as the lookup, and which the
+        queryset's RawSQL annotations may read (services/rotation.py)."""
+        sql, compiler, init_list, start, end, populators, converters, annotations = self._statement()
         with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
-            cursor.execute(sql, [value])
+            cursor.execute(with_clause + sql, [*with_params, value])
             rows = cursor.fetchmany(1)
         model = compiler.klass_info["model"]
         for row in compiler.apply_converters(rows, converters) if converters else rows:
             instance = model.from_db(DEFAULT_DB_ALIAS, init_list, row[start:end])
             for populator in populators:
                 populator.populate(row, instance)
+            for name, position in annotations.items():
+                setattr(instance, name, row[position])
             return instance
         return None

@@ -1,5 +1,8 @@
 """Refresh tokens: rotation, reuse detection (theft), and signing out with a refresh token."""
 
+from datetime import datetime
+from typing import NoReturn
+
 from django.utils import timezone
 
 from hellojohn_project import metrics
@@ -10,7 +13,7 @@ from sessions_app.models import CredentialKind, RevocationReason, Session
 from sessions_app.selectors import refresh_token_for
 from sessions_app.services.credentials import IssuedSession, issued, new_refresh_token_plaintext
 from sessions_app.services.revocation import revoke_session
-from sessions_app.services.rotation import rotate
+from sessions_app.services.rotation import Rotation, rotate
 from sessions_app.services.session_use import ensure_active
 from tenants_app import secrets
 from tenants_app.models import Tenant
@@ -20,34 +23,40 @@ from tenants_app.models import Tenant
 def refresh_session(*, tenant: Tenant, refresh_token: str) -> IssuedSession:
     """Rotates a refresh token: the presented one is retired and a new one issued.
 
-    Presenting a retired token is treated as theft and revokes the whole session. One read (the
-    token with its session and user) decides by the rules below; one write (`rotation.rotate`, a
-    single statement on PostgreSQL) re-checks what may have changed since, so of two refreshes
-    racing with one token exactly one wins, and a revocation committed meanwhile issues nothing.
+    Presenting a retired token is treated as theft and revokes the whole session. The rotation
+    (`rotation.rotate`, one statement on PostgreSQL) writes only when every rule below holds at the
+    moment of its write, so of two refreshes racing with one token exactly one wins, and a
+    revocation committed meanwhile issues nothing. When it wrote nothing, the rules are asked in
+    their order which one refused, on the token and session as read.
     """
     now = timezone.now()
-    record = refresh_token_for(tenant=tenant, token=refresh_token)
-    if record is None:
+    plaintext = new_refresh_token_plaintext()
+    rotated = rotate(tenant=tenant, presented=refresh_token, successor_hash=secrets.digest(plaintext), now=now)
+    if rotated.token is None:
         raise RefreshTokenInvalid()
-    session = record.session
+    session = rotated.token.session
+    if rotated.successor is None:
+        _refuse(rotated, now=now)
+    session.last_active_at = now
+    audit.session_refreshed(tenant_id=tenant.id, session_id=session.id)
+    return issued(session=session, refresh=(rotated.successor, plaintext), now=now)
+
+
+def _refuse(rotated: Rotation, *, now: datetime) -> NoReturn:
+    """Raises the reason `rotated` wrote nothing, checking the rules in the contract's order."""
+    record, session = rotated.token, rotated.token.session
     # The page's cookie never leaves the browser that holds it (HttpOnly): presented here, it was
     # copied, and the session is revoked as for a reused token (docs/api.md §12, "The page's credential").
-    if record.retired_at is not None or record.kind != CredentialKind.API:
+    # A token a racing rotation retired after the read is reuse too: of two presentations, one is a copy.
+    if record.retired_at is not None or record.kind != CredentialKind.API or rotated.retired_meanwhile:
         _handle_reuse(session)
     if session.revoked_at is not None:
         raise SessionRevoked()
     if record.expires_at <= now:
         raise RefreshTokenExpired()
     ensure_active(session, now=now)
-    plaintext = new_refresh_token_plaintext()
-    rotated = rotate(token=record, session=session, successor_hash=secrets.digest(plaintext), now=now)
-    if not rotated.won:
-        _handle_reuse(session)
-    if rotated.successor is None:
-        raise SessionRevoked()
-    session.last_active_at = now
-    audit.session_refreshed(tenant_id=tenant.id, session_id=session.id)
-    return issued(session=session, refresh=(rotated.successor, plaintext), now=now)
+    # Every rule held as read: a revocation committed between the read and the write.
+    raise SessionRevoked()
 
 
 def _handle_reuse(session: Session) -> None:

@@ -15,16 +15,18 @@ import pytest
 import time_machine
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from hellojohn_project import change_feed, counters
 from sessions_app.actors import SYSTEM
 from sessions_app.event_model import Event, EventType
-from sessions_app.models import CredentialKind, RefreshToken, RevocationReason, Session
+from sessions_app.models import CredentialKind, RefreshToken, RevocationReason, Session, idle_cutoff
 from sessions_app.services import refresh as refresh_rules
 from sessions_app.services import revoke_session, rotation
 from sessions_app.services.credentials import issue_refresh_token
 from sessions_app.services.signing_keys import rotate_signing_key, withdraw_signing_key
 from tenants_app import secrets
+from tenants_app.models import TenantConfig, User
 from tests.concurrent import Thread, in_parallel, threads_db  # noqa: F401 (threads_db is a fixture)
 from tests.conftest import TenantKeys, client_with
 from tests.rules.test_change_feed import wait_for_lease
@@ -64,7 +66,7 @@ def warm_rotation(tenant: TenantKeys, sign_in: Callable[..., dict[str, Any]]) ->
     return body["session"]["refresh_token"]
 
 
-def test_a_refresh_request_makes_four_statements_on_postgresql_two_of_them_rate_limits(
+def test_a_refresh_request_makes_three_statements_on_postgresql_two_of_them_rate_limits(
         tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
     token = warm_rotation(tenant, sign_in)
     (status, body), statements = statements_of(lambda: refresh(tenant, token))
@@ -75,12 +77,12 @@ def test_a_refresh_request_makes_four_statements_on_postgresql_two_of_them_rate_
     # REDIS_URL counts them on Redis: see the test below).
     assert len(counters) == 2
     if connection.vendor == "postgresql":
-        # The token lookup (with session, user, tenant, config) and the one writing statement; the API
-        # key, its tenant and the signing key come from memory under the change feed's lease.
-        assert len(rotation_sql) == 2, rotation_sql
-        assert rotation_sql[0].startswith("SELECT") and "sessions_app_refreshtoken" in rotation_sql[0]
-        assert rotation_sql[1].lstrip().startswith("WITH presented AS")
-        assert len(statements) == 4
+        # One statement for the rotation, the token's lookup (with its session and user) included; the
+        # API key, its tenant and config, and the signing key come from memory under the change feed's lease.
+        assert len(rotation_sql) == 1, rotation_sql
+        assert rotation_sql[0].lstrip().startswith("WITH presented AS")
+        assert 'FROM "sessions_app_refreshtoken"' in rotation_sql[0]
+        assert len(statements) == 3
     else:
         # SQLite checks the API key and reads the signing key every time, and writes in three statements.
         assert len(rotation_sql) == 6, rotation_sql
@@ -93,14 +95,14 @@ def test_a_refresh_request_makes_four_statements_on_postgresql_two_of_them_rate_
     assert Session.objects.get(pk=body["session"]["id"]).last_active_at == successor.created_at
 
 
-def test_with_redis_counting_rate_limits_a_refresh_makes_two_statements_on_postgresql(
+def test_with_redis_counting_rate_limits_a_refresh_makes_one_statement_on_postgresql(
         tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]], redis_url: str, settings: Any) -> None:
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url}}
     token = warm_rotation(tenant, sign_in)
     (status, body), statements = statements_of(lambda: refresh(tenant, token))
     assert status == 200, body
     assert not [sql for sql in statements if "hj_rate_counter" in sql]
-    assert len(statements) == (2 if connection.vendor == "postgresql" else 6), statements
+    assert len(statements) == (1 if connection.vendor == "postgresql" else 6), statements
 
 
 def held_between_read_and_write(monkeypatch: pytest.MonkeyPatch, parties: int) -> threading.Barrier:
@@ -285,3 +287,82 @@ def test_a_rotated_in_signing_key_signs_from_its_activation_though_the_keys_are_
 
     assert status == 200, activated
     assert access_token_kid(activated) == new_key.id
+
+
+# Every rule of a rotation, at its boundary where it has one: (name, change before the refresh, the
+# expected answer). The rotation writes only when its SQL finds every rule holding (PostgreSQL: in
+# the writing statement; SQLite: in the writes' filters), and refresh.py explains a refusal by the
+# rules in Python: each case must give the same answer both ways, and a refusal must write nothing.
+def _idle(at: Any) -> Callable[[Session, RefreshToken, Any], None]:
+    def change(session: Session, token: RefreshToken, now: Any) -> None:
+        TenantConfig.objects.filter(tenant_id=session.tenant_id).update(idle_timeout=600)
+        Session.objects.filter(pk=session.pk).update(last_active_at=at(idle_cutoff(now, 600)))
+    return change
+
+
+RULES = [
+    ("active", lambda s, t, now: None, 200),
+    ("session revoked", lambda s, t, now: revoke_session(session=s, actor=SYSTEM,
+                                                         reason=RevocationReason.REVOKED_BY_ADMIN), "session_revoked"),
+    ("session ends now", lambda s, t, now: Session.objects.filter(pk=s.pk).update(expires_at=now), "session_expired"),
+    ("session ends a microsecond later",
+     lambda s, t, now: Session.objects.filter(pk=s.pk).update(expires_at=now + timedelta(microseconds=1)), 200),
+    ("idle up to the cutoff", _idle(lambda cutoff: cutoff), "session_expired"),
+    ("active a microsecond after the cutoff", _idle(lambda cutoff: cutoff + timedelta(microseconds=1)), 200),
+    ("user disabled", lambda s, t, now: User.objects.filter(pk=s.user_id).update(status=User.Status.DISABLED),
+     "session_expired"),
+    ("token expires now", lambda s, t, now: RefreshToken.objects.filter(pk=t.pk).update(expires_at=now),
+     "refresh_token_expired"),
+    ("token expires a microsecond later", lambda s, t, now: RefreshToken.objects.filter(pk=t.pk).update(
+        expires_at=now + timedelta(microseconds=1)), 200),
+    ("token retired", lambda s, t, now: RefreshToken.objects.filter(pk=t.pk).update(retired_at=now),
+     "refresh_token_reused"),
+    ("page credential", lambda s, t, now: RefreshToken.objects.filter(pk=t.pk).update(kind=CredentialKind.PAGE),
+     "refresh_token_reused"),
+]
+
+
+@pytest.mark.parametrize(("change", "expected"), [(change, expected) for _, change, expected in RULES],
+                         ids=[name for name, _, _ in RULES])
+def test_the_writing_statement_and_the_python_rules_agree_on_every_rule(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]], change: Any, expected: Any) -> None:
+    token = warm_rotation(tenant, sign_in)
+    presented = RefreshToken.objects.select_related("session").get(token_hash=secrets.digest(token))
+    session = presented.session
+    now = timezone.now() + timedelta(seconds=5)
+    change(session, presented, now)
+    change_feed.wait_for_listeners()  # the raw updates above reach this process's memory first
+    before = Session.objects.get(pk=session.pk)
+    tokens_before = RefreshToken.objects.filter(session=session).count()
+
+    with time_machine.travel(now, tick=False):
+        status, body = refresh(tenant, token)
+
+    after = Session.objects.get(pk=session.pk)
+    if expected == 200:
+        assert status == 200, body
+        assert after.last_active_at == now
+        assert RefreshToken.objects.filter(session=session).count() == tokens_before + 1
+        assert RefreshToken.objects.get(pk=presented.pk).retired_at == now
+        return
+    assert (status, body["error"]["code"]) == (401, expected)
+    assert after.last_active_at == before.last_active_at
+    assert RefreshToken.objects.filter(session=session).count() == tokens_before
+    stored = RefreshToken.objects.get(pk=presented.pk)
+    assert stored.replaced_by_id is None
+    if expected == "refresh_token_reused":
+        assert after.revoked_reason == RevocationReason.REFRESH_TOKEN_REUSED
+    else:
+        assert stored.retired_at is None
+
+
+def test_another_tenants_token_is_no_token_and_is_left_alone(
+        tenant: TenantKeys, other_tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
+    token = warm_rotation(tenant, sign_in)
+    status, body = refresh(other_tenant, token)
+    assert (status, body["error"]["code"]) == (401, "refresh_token_invalid")
+    stored = RefreshToken.objects.get(token_hash=secrets.digest(token))
+    assert stored.retired_at is None and stored.replaced_by_id is None
+    assert Session.objects.get(pk=stored.session_id).revoked_at is None
+    status, body = refresh(tenant, token)
+    assert status == 200, body
