@@ -11,10 +11,12 @@ from django.contrib.messages.storage.base import BaseStorage
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.contrib.messages.storage.session import SessionStorage
 from django.http import HttpRequest
-from django.urls import reverse
+
+from hellojohn_project.admin_paths import admin_path
 
 
 def message_storage(request: HttpRequest, *args: object, **kwargs: object) -> BaseStorage:
-    if request.path_info.startswith(reverse("admin:index")):
+    admin = admin_path("admin:index")
+    if admin is not None and request.path_info.startswith(admin):
         return SessionStorage(request, *args, **kwargs)
     return FallbackStorage(request, *args, **kwargs)

@@ -14,8 +14,8 @@ from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
 
+from hellojohn_project.admin_paths import admin_path
 from sessions_app.device import client_ip
 
 logger = logging.getLogger("hellojohn.audit")
@@ -37,7 +37,7 @@ class OperatorLoginHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info == reverse("admin:login"):
+        if request.path_info == admin_path("admin:login"):
             for name in _STORED_HEADERS:
                 if "\x00" in request.META.get(name, ""):
                     request.META[name] = request.META[name].replace("\x00", "")

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.urls import NoReverseMatch, reverse
 
 from hellojohn_project import db_router, replica
+from hellojohn_project.admin_paths import admin_path
 
 PIN_COOKIE = "hj_read_primary"
 _SALT = "hellojohn.read-your-writes"
@@ -33,7 +33,7 @@ class ReadYourWritesMiddleware:
                 db_router.pin_to_primary()
             response = self.get_response(request)
             if db_router.has_written() and replica.configured():
-                admin = _admin_prefix()
+                admin = admin_path("admin:index")
                 if admin and request.path_info.startswith(admin):
                     response.set_signed_cookie(PIN_COOKIE, "1", salt=_SALT, max_age=settings.HJ_REPLICA_PIN_SECONDS,
                                                path=admin, secure=settings.SESSION_COOKIE_SECURE, httponly=True,
@@ -41,10 +41,3 @@ class ReadYourWritesMiddleware:
             return response
         finally:
             end()
-
-
-def _admin_prefix() -> str:
-    try:
-        return reverse("admin:index")
-    except NoReverseMatch:  # a URLconf without the admin (some tests)
-        return ""
