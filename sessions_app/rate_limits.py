@@ -1,4 +1,4 @@
-"""Rate limits for every face: count one attempt against a scope's limit, keyed the same way everywhere.
+"""Rate limits for every face: count one attempt against its scopes' limits, keyed the same way everywhere.
 
 `docs/api.md` section 13 ("Rate limits") is the contract. The API's sign-in, sign-up and refresh
 (through `sessions_app/api/throttles.py`, a thin DRF adapter) and the page's sign-in form call
@@ -6,8 +6,9 @@
 a key of its own.
 
 Counting is a fixed window per key that opens at the key's first attempt, counted by
-`hellojohn_project.counters.hit`: one atomic statement on the database every process shares
-(`INSERT … ON CONFLICT DO UPDATE … RETURNING`), or INCR on Redis when REDIS_URL is set. So N parallel
+`hellojohn_project.counters.hit_in_order`: on the database every process shares, atomic
+`INSERT … ON CONFLICT DO UPDATE … RETURNING` (one statement for all of a request's scopes on
+PostgreSQL, one per scope on SQLite), or INCR on Redis when REDIS_URL is set. So N parallel
 attempts never let more than the limit through, in one process or across all of them (a cache's
 get-then-set, as DRF's throttles and the database cache's `incr` do, would). Rates are read from
 `settings.HJ_RATE_LIMITS` on every call ("10/min": a count per second, minute, hour or day).
@@ -62,21 +63,21 @@ def api_key_key(api_key_id: str) -> str:
     return f"key:{api_key_id}"
 
 
-def hit(scope: str, key: str) -> Refusal | None:
-    """Counts one attempt for `key` in `scope`; answers a Refusal when it is over the limit, else None."""
-    limit, window = rate(scope)
-    now = time.time()
-    counted = counters.hit(f"{_PREFIX}:{scope}:{key}", window, now=now)
-    if counted.count <= limit:
-        return None
-    retry_after = max(1, math.ceil(counted.resets_at - now))
-    return Refusal(scope=scope, limit=limit, retry_after=retry_after, reset_at=math.ceil(now + retry_after))
-
-
 def hit_all(*attempts: tuple[str, str | None]) -> Refusal | None:
-    """Counts `(scope, key)` attempts in order and stops at the first refusal; a None key is skipped
-    (a body without a usable email still counts against its address)."""
-    for scope, key in attempts:
-        if key is not None and (refusal := hit(scope, key)) is not None:
-            return refusal
-    return None
+    """Counts `(scope, key)` attempts in order and stops at the first refusal, which it answers; a None
+    key is skipped (a body without a usable email still counts against its address).
+
+    One call of `counters.hit_in_order`, so one statement on PostgreSQL however many scopes; an attempt
+    refused by an earlier scope is not counted against the later ones (an address over its limit does
+    not spend its key's)."""
+    counted = [(scope, key, *rate(scope)) for scope, key in attempts if key is not None]
+    now = time.time()
+    hits = counters.hit_in_order([counters.Attempt(f"{_PREFIX}:{scope}:{key}", window, limit)
+                                  for scope, key, limit, window in counted], now=now)
+    if not hits:
+        return None
+    (scope, _, limit, _), last = counted[len(hits) - 1], hits[-1]
+    if last.count <= limit:
+        return None
+    retry_after = max(1, math.ceil(last.resets_at - now))
+    return Refusal(scope=scope, limit=limit, retry_after=retry_after, reset_at=math.ceil(now + retry_after))
