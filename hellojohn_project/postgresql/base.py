@@ -27,14 +27,19 @@ the server answers with a reset), the request answers 503 `service_unavailable` 
 section 5, hellojohn_project/unavailable.py), and Django closes the connection at the end of that
 request (`errors_occurred`), so the next request connects afresh. Django's `SELECT 1` would have
 found such a peer one query earlier, at the cost of a round trip on every request. TCP keepalives
-(libpq's `keepalives_idle` in the database OPTIONS) turn a vanished peer into a socket error this
-check sees, if an operator wants that.
+(libpq's `keepalives_idle`, e.g. `?keepalives_idle=30` on DATABASE_URL) should turn a vanished peer
+into a socket error this check sees; that is not tested here.
+
+Measured (tests/deploy/test_connection_health_check.py, over TLS and through PgBouncer by hand as
+well): a terminated backend, a fast or immediate restart, `idle_session_timeout` and PgBouncer's
+KILL are all seen; through PgBouncer a restart of PostgreSQL leaves the client connection usable
+(PgBouncer drops its dead server connections), which the check rightly answers.
 """
 
 import select
 
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
-from django.db.backends.postgresql.psycopg_any import is_psycopg3
+from psycopg import OperationalError, pq
 
 # Reads before giving up on a socket that keeps having data (a flood of notices): the connection
 # is then judged by a round trip, as Django's check would.
@@ -45,7 +50,7 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
     def is_usable(self) -> bool:
         if self.connection is None:
             return False
-        if not is_psycopg3 or self.errors_occurred:
+        if self.errors_occurred:
             return super().is_usable()
         with self.connection.lock:  # psycopg's, held by a query running in another thread
             found = self._read_without_sending()
@@ -53,8 +58,6 @@ class DatabaseWrapper(PostgreSQLDatabaseWrapper):
 
     def _read_without_sending(self) -> bool | None:
         """Usable or not from what the server sent; None when only a round trip can tell."""
-        from psycopg import OperationalError, pq
-
         pgconn = self.connection.pgconn
         if pgconn.status != pq.ConnStatus.OK:
             return False
