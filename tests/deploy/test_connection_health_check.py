@@ -140,7 +140,9 @@ STATEMENT = re.compile(r"^LOG:  (?:statement|execute [^:]*): (?P<sql>.*)$")
 @pytest.fixture
 def logging_cluster() -> Iterator[Cluster]:
     """Every statement in the server's log, each line with its connection's application name and pid
-    (no `|` in the prefix: pg_ctl starts the server through a shell)."""
+    (no `|` in the prefix: pg_ctl starts the server through a shell). Run with the PostgreSQL suite only."""
+    if connection.vendor != "postgresql":
+        pytest.skip("the health check is PostgreSQL's")
     with primary(extra=("log_statement=all", "log_line_prefix=%a:%p:")) as cluster:
         cluster.sql("CREATE DATABASE hellojohn")
         yield cluster
