@@ -25,7 +25,8 @@ lost power, a middlebox that dropped the idle connection). Nothing arrives, the 
 and the request's first real query is what finds out: it fails once (after TCP gives up, unless
 the server answers with a reset), the request answers 503 `service_unavailable` (docs/api.md
 section 5, hellojohn_project/unavailable.py), and Django closes the connection at the end of that
-request (`errors_occurred`), so the next request connects afresh. Django's `SELECT 1` would have
+request (`errors_occurred`), so the next request connects afresh (tested with a relay that goes
+silent, then resets). Django's `SELECT 1` would have
 found such a peer one query earlier, at the cost of a round trip on every request. TCP keepalives
 (libpq's `keepalives_idle`, e.g. `?keepalives_idle=30` on DATABASE_URL) should turn a vanished peer
 into a socket error this check sees; that is not tested here.

@@ -3,15 +3,20 @@ the server closed before the request's first query (hellojohn_project/postgresql
 
 In-process, the WSGI application is called as a server calls it (bench/wsgi_client.py), so Django's
 request signals run its check before each request's first query; what the connection sends is seen
-by a hook on the psycopg connection itself, since Django's `SELECT 1` bypasses the query log. Over
+by a hook on the psycopg connection itself, since Django's `SELECT 1` bypasses the query log. What
+the check cannot see, a server that vanished without a word, costs one 503 and no more (a relay in
+the test plays the vanished server). Over
 HTTP, gunicorn runs against a cluster of the test's own that logs every statement, and that is
 restarted under it, or behind a PgBouncer that closes its client connections.
 """
 
 import re
+import socket
+import struct
+import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -129,6 +134,91 @@ def test_in_a_transaction_the_check_asks_the_server_as_djangos_does(on_postgresq
         with statements_sent() as sent:
             assert connection.is_usable()
     assert sent == ["SELECT 1"]
+
+
+class VanishingProxy:
+    """A TCP relay to the database whose `vanish()` makes the server side of every relayed connection
+    disappear without a word: nothing more reaches the app until it sends, and then a reset (a host gone
+    or a partition, as a middlebox reports it). Connections made afterwards are relayed again."""
+
+    def __init__(self, port: int) -> None:
+        self.upstream_port = port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.relayed: list[tuple[socket.socket, socket.socket, threading.Event]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            gone = threading.Event()
+            self.relayed.append((client, upstream, gone))
+            threading.Thread(target=self._pump, args=(client, upstream, gone, client), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, gone, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket, gone: threading.Event, client: socket.socket) -> None:
+        while True:
+            try:
+                data = source.recv(65536)
+            except OSError:
+                data = b""
+            if gone.is_set():
+                if source is client and data:  # the app speaks to a peer that is no more: a reset
+                    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    client.close()
+                return
+            if not data:
+                for end in (source, target):
+                    with suppress(OSError):
+                        end.shutdown(socket.SHUT_RDWR)
+                    end.close()
+                return
+            target.sendall(data)
+
+    def vanish(self) -> None:
+        for _client, upstream, gone in self.relayed:
+            gone.set()
+            with suppress(OSError):  # shutdown, not only close: it wakes the pump blocked reading it
+                upstream.shutdown(socket.SHUT_RDWR)
+            upstream.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+@pytest.fixture
+def through_proxy(rotate: Rotation) -> Iterator[VanishingProxy]:
+    """The default connection reconnected through a VanishingProxy (the suite's server behind it)."""
+    config = connection.settings_dict
+    proxy = VanishingProxy(int(config["PORT"] or 5432))
+    original = config["HOST"], config["PORT"]
+    connection.close()
+    config["HOST"], config["PORT"] = "127.0.0.1", proxy.port
+    try:
+        assert rotate() == 200  # connected through the proxy, and kept
+        yield proxy
+    finally:
+        connection.close()
+        config["HOST"], config["PORT"] = original
+        proxy.close()
+
+
+def test_a_silently_vanished_server_fails_one_request_with_503_then_the_next_reconnects(
+        rotate: Rotation, through_proxy: VanishingProxy) -> None:
+    pid = backend_pid()
+    through_proxy.vanish()
+    reply = rotate.client.post("/v1/auth/token/refresh", {"refresh_token": rotate.token})
+    # Nothing arrived to read, so the check passed; the request's first query found the peer gone.
+    assert reply.status == 503, reply.body
+    assert reply.json()["error"]["code"] == "service_unavailable"
+    assert connection.connection is None  # closed at the end of that request (errors_occurred)
+    assert rotate() == 200
+    assert backend_pid() != pid
 
 
 # --- Over HTTP, on a cluster of the test's own ----------------------------------------------------
