@@ -97,8 +97,9 @@ def hot_path_section(results: dict[str, Any]) -> list[str]:
         caption.append(
             "Statements per 1,000 requests: what PostgreSQL executed for the row's timed requests, counted by "
             "the server with pg_stat_statements (reset before and read after every batch, from a connection "
-            "of its own), including transaction control, Django's connection health check (`SELECT 1` on "
-            "the first query of each request) and the deferred foreign-key checks PostgreSQL runs at COMMIT. "
+            "of its own), including transaction control, a connection health check's `SELECT 1` where one is "
+            "sent (the per-request check reads what the server sent instead: hellojohn_project/postgresql/base.py) "
+            "and the deferred foreign-key checks PostgreSQL runs at COMMIT. "
             "The change feed's listener connects as a role of its own in the bench, so its reads of the change "
             "log are counted apart: about "
             f"{round(median_of(listener)) if listener else 0} statements a second in the background, whatever "

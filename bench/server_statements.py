@@ -2,8 +2,9 @@
 
 The in-process counts (bench/measure.py) see only the queries Django's connection sends; the server
 sees every statement: transaction control too (BEGIN, COMMIT, SAVEPOINT: `track_utility` is on by
-default), Django's connection health check (`SELECT 1` on the first query of each request,
-CONN_HEALTH_CHECKS), and what the server runs by itself at COMMIT, outside any statement, and so
+default), a connection health check's `SELECT 1` (CONN_HEALTH_CHECKS: the project's backend,
+hellojohn_project/postgresql/base.py, sends one only for a connection in a transaction or after an
+error, so it should count 0), and what the server runs by itself at COMMIT, outside any statement, and so
 counts as a statement of its own: the checks of Django's deferred foreign keys (`SELECT 1 FROM ONLY
 …`, counted apart) and the change log's triggers. The change feed's listener connects as a role of
 its own in the bench (`HJ_LISTENER_DATABASE_URL`, set by bench/run.py), so its background reads of
@@ -41,13 +42,13 @@ class Counted:
     ours: int  # this process's connections: the requests' statements
     transaction_control: int  # of which BEGIN, COMMIT, ROLLBACK, SAVEPOINT, RELEASE
     foreign_key_checks: int  # of which the server's own, at COMMIT (Django's foreign keys are deferred)
-    health_checks: int  # of which Django's `SELECT 1` (CONN_HEALTH_CHECKS)
+    health_checks: int  # of which `SELECT 1`, a health check's (CONN_HEALTH_CHECKS) when one is sent
     others: int  # other roles: the change feed's listener
 
 
 def _connection() -> Any:
-    """A connection of its own, so that counting adds nothing to what it counts (Django's would run
-    its health check, `SELECT 1`, the first time it is used in each request)."""
+    """A connection of its own, so that counting adds nothing to what it counts (through Django's, the
+    counting statements would be among the requests' own)."""
     global _own
     if _own is None or _own.closed:
         import psycopg

@@ -108,7 +108,19 @@ TEMPLATES = [
 
 # --- Database -----------------------------------------------------------------------------------
 # SQLite in the project folder by default; PostgreSQL (psycopg 3) with DATABASE_URL=postgres://...
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+# On PostgreSQL the engine is Django's with a health check that costs no round trip
+# (hellojohn_project/postgresql/base.py); `connection.vendor` is still "postgresql".
+POSTGRESQL_ENGINE = "hellojohn_project.postgresql"
+
+
+def _database(url: str) -> dict:
+    config = env.db_url_config(url)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config["ENGINE"] = POSTGRESQL_ENGINE
+    return config
+
+
+DATABASES = {"default": _database(env.str("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"))}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # Writers queue on the lock instead of failing with "database is locked", and taking the
@@ -118,6 +130,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
 else:
+    # Once per request, before its first query (Django's setting); the check reads, never sends.
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # DATABASE_POOLER=pgbouncer: DATABASE_URL is a PgBouncer in transaction pooling, where consecutive
 # transactions of one Django connection may run on different server connections. So no server-side
@@ -127,7 +140,7 @@ DATABASE_POOLER = env.str("DATABASE_POOLER", default="")
 if DATABASE_POOLER not in {"", "pgbouncer"}:
     raise ImproperlyConfigured("DATABASE_POOLER is empty or `pgbouncer`.")
 if DATABASE_POOLER == "pgbouncer":
-    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if DATABASES["default"]["ENGINE"] != POSTGRESQL_ENGINE:
         raise ImproperlyConfigured("DATABASE_POOLER=pgbouncer needs a postgres:// DATABASE_URL.")
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
     DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = None
@@ -140,8 +153,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # DATABASE_POOLER is set), but giving up connecting after 2 s, since a request then reads from the primary.
 DATABASE_REPLICA_URL = env.str("DATABASE_REPLICA_URL", default="")
 if DATABASE_REPLICA_URL:
-    DATABASES["replica"] = env.db_url_config(DATABASE_REPLICA_URL)
-    if (DATABASES["replica"]["ENGINE"], DATABASES["default"]["ENGINE"]) != ("django.db.backends.postgresql",) * 2:
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
+    if (DATABASES["replica"]["ENGINE"], DATABASES["default"]["ENGINE"]) != (POSTGRESQL_ENGINE,) * 2:
         raise ImproperlyConfigured("DATABASE_REPLICA_URL needs postgres:// URLs for it and DATABASE_URL.")
     DATABASES["replica"].update(
         CONN_HEALTH_CHECKS=True, CONN_MAX_AGE=DATABASES["default"]["CONN_MAX_AGE"],

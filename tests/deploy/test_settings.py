@@ -115,7 +115,7 @@ def test_environment_overrides() -> None:
         "REDIS_URL": "redis://cache.internal:6379/0",
         "DATABASE_CONN_MAX_AGE": "0",
     })
-    assert values["ENGINE"] == "django.db.backends.postgresql"
+    assert values["ENGINE"] == "hellojohn_project.postgresql"
     assert (values["NAME"], values["HOST"], values["PORT"]) == ("sessions", "db.internal", 6543)
     assert values["CONN_MAX_AGE"] == 0
     assert values["CONN_HEALTH_CHECKS"] is True
@@ -123,6 +123,26 @@ def test_environment_overrides() -> None:
     assert values["HJ_PUBLIC_URL"] == "https://sessions.example.com"  # no trailing slash in `iss`
     assert values["HJ_MAX_BODY_BYTES"] == 1024
     assert values["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+
+
+READ_ENGINES = """
+import json, os
+os.environ["DJANGO_SETTINGS_MODULE"] = "hellojohn_project.settings"
+import django
+django.setup()
+from django.db import connections
+from hellojohn_project.postgresql.base import DatabaseWrapper
+print(json.dumps({alias: [connections[alias].settings_dict["ENGINE"], connections[alias].vendor,
+                          isinstance(connections[alias], DatabaseWrapper)] for alias in connections}))
+"""
+
+
+def test_postgres_urls_use_the_backend_whose_health_check_sends_nothing() -> None:
+    result = python(READ_ENGINES, {"DJANGO_SECRET_KEY": SECRET, "DATABASE_URL": "postgres://hj@db.internal/sessions",
+                                   "DATABASE_REPLICA_URL": "postgresql://hj@replica.internal/sessions"})
+    assert result.returncode == 0, result.stderr
+    expected = ["hellojohn_project.postgresql", "postgresql", True]
+    assert json.loads(result.stdout) == {"default": expected, "replica": expected}
 
 
 @pytest.mark.parametrize("env", [
