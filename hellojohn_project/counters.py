@@ -24,6 +24,8 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.backends.utils import CursorWrapper
 
+from hellojohn_project.postgresql import statement_cursor
+
 # About one call in this many also deletes counters whose window has ended, so the table stays small.
 _SWEEP_ONE_IN = 500
 
@@ -127,7 +129,7 @@ def _hit_chain_postgresql(attempts: Sequence[Attempt], now: float) -> list[Hit]:
             params += [_digest(attempt.key), ends_at, attempts[n - 1].limit, now, now]
         answers.append(f"SELECT {n} AS n, count, window_ends_at FROM a{n}")  # noqa: S608
     sql = f"WITH {', '.join(parts)} {' UNION ALL '.join(answers)}"
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+    with statement_cursor(connections[DEFAULT_DB_ALIAS]) as cursor:
         cursor.execute(sql, params)
         rows = sorted(cursor.fetchall())
         _maybe_sweep(cursor, now)

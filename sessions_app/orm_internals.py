@@ -44,6 +44,8 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.models.sql import UpdateQuery
 
+from hellojohn_project.postgresql import statement_cursor
+
 # The Django minor version this module was last read against (see the docstring).
 REVIEWED_FOR_DJANGO = (5, 2)
 
@@ -139,7 +141,8 @@ class PrecompiledLookup(Generic[M]):
         data-modifying statements run in the same statement as the lookup, and which the
         queryset's RawSQL annotations may read (services/rotation.py)."""
         sql, compiler, init_list, start, end, populators, converters, annotations = self._statement()
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        # Planned once per connection on PostgreSQL: the SQL is the same on every call.
+        with statement_cursor(connections[DEFAULT_DB_ALIAS]) as cursor:
             cursor.execute(with_clause + sql, [*with_params, value])
             rows = cursor.fetchmany(1)
         model = compiler.klass_info["model"]

@@ -39,7 +39,10 @@ KILL are all seen; through PgBouncer a restart of PostgreSQL leaves the client c
 
 import select
 
+from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+from django.db.backends.postgresql.psycopg_any import register_tzloader
+from django.db.backends.utils import CursorWrapper
 from psycopg import OperationalError, pq
 
 # Reads before giving up on a socket that keeps having data (a flood of notices): the connection
@@ -48,6 +51,25 @@ MAX_READS = 8
 
 
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
+    def server_bound_cursor(self) -> CursorWrapper:
+        """A cursor (wrapped as Django wraps its own: logged, counted, errors translated) that sends its
+        parameters apart from the statement, so psycopg prepares a statement it has run
+        `prepare_threshold` times on this connection (5 by default; never through PgBouncer, see
+        settings.py) and PostgreSQL parses and plans it once per connection.
+
+        For the hot paths' fixed statements (hellojohn_project/postgresql/__init__.py `statement_cursor`).
+        Everything else keeps Django's default client-side binding, for which the ORM's SQL is written
+        and tested. Mirrors `BaseDatabaseWrapper._cursor` and `create_cursor`."""
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            cursor = ServerBindingCursor(self.connection)
+            # The connection's time zone, as create_cursor registers it when the connection's own disagrees.
+            loader = self.connection.adapters.get_loader(TIMESTAMPTZ_OID, pq.Format.TEXT)
+            if self.timezone != loader.timezone:
+                register_tzloader(self.timezone, cursor)
+            return self._prepare_cursor(cursor)
+
     def is_usable(self) -> bool:
         if self.connection is None:
             return False

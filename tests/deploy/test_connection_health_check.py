@@ -27,6 +27,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper as DjangoPostgreS
 from django.test.utils import CaptureQueriesContext
 
 from bench.wsgi_client import WsgiClient
+from hellojohn_project.postgresql import base as backend
 from tests.conftest import TenantKeys
 from tests.live_app import gunicorn, post_json, production_env, set_up_database
 from tests.pgcluster import Cluster, primary
@@ -78,21 +79,25 @@ def server_connection() -> psycopg.Connection:
 
 @contextmanager
 def statements_sent() -> Iterator[list[str]]:
-    """Every statement the default connection's psycopg connection executes, Django's health check too."""
+    """Every statement the default connection's psycopg connection executes, Django's health check
+    too, through its cursor factory or the backend's server-bound cursors."""
     raw = connection.connection
-    original = raw.cursor_factory
+    original, original_bound = raw.cursor_factory, backend.ServerBindingCursor
     sent: list[str] = []
 
-    class Recording(original):  # type: ignore[misc, valid-type]
-        def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
-            sent.append(str(query))
-            return super().execute(query, *args, **kwargs)
+    def recording(cursor_class: type) -> type:
+        class Recording(cursor_class):  # type: ignore[misc, valid-type]
+            def execute(self, query: Any, *args: Any, **kwargs: Any) -> Any:
+                sent.append(str(query))
+                return super().execute(query, *args, **kwargs)
+        return Recording
 
-    raw.cursor_factory = Recording
+    raw.cursor_factory = recording(original)
+    backend.ServerBindingCursor = recording(original_bound)
     try:
         yield sent
     finally:
-        raw.cursor_factory = original
+        raw.cursor_factory, backend.ServerBindingCursor = original, original_bound
 
 
 def test_the_hook_sees_djangos_own_health_check(on_postgresql: None) -> None:
