@@ -245,6 +245,29 @@ def _rotation_statements(refresh: dict[str, Any]) -> str:
     return f"{refresh['statements_per_rotation']:g}" + (f" (of which {extra})" if extra else "")
 
 
+def _baseline_rows(present: list[tuple[str, str, dict[str, Any]]]) -> list[list[str]]:
+    found = [db.get("refresh_baseline") for _, _, db in present]
+    if not any(found):
+        return []
+
+    def cell(baseline: dict[str, Any] | None) -> str:
+        if baseline is None:
+            return ""
+        if "skipped" in baseline:
+            return f"not measured: {baseline['skipped']}"
+        return (f"{baseline['before']['per_second']:,} → {baseline['after']['per_second']:,} = "
+                f"**{baseline['ratio']}x** (rounds {baseline['ratio_min']}x to {baseline['ratio_max']}x)")
+
+    commit = next(b["baseline"] for b in found if b)[:12]
+    return [
+        [f"rotations per second, the code before issue 14 ({commit}) → today, interleaved (4b)",
+         *[cell(b) for b in found]],
+        ["CPU ms per rotation, before → today", *[
+            f"{b['before']['cpu_ms_per_rotation']} → {b['after']['cpu_ms_per_rotation']}" if b and "before" in b
+            else "" for b in found]],
+    ]
+
+
 def credentials_section(results: dict[str, Any]) -> list[str]:
     present = [(key, label, db) for key, label, db in _present(results) if "refresh" in db]
     if not present:
@@ -257,6 +280,7 @@ def credentials_section(results: dict[str, Any]) -> list[str]:
          *[_rotation_statements(db["refresh"]) for _, _, db in present]],
         ["of which rate-limit counters (on the database without REDIS_URL)",
          *[str(db["refresh"].get("rate_limit_queries", "")) for _, _, db in present]],
+        *_baseline_rows(present),
         ["sign-ins per second (one process)", *[f"{db['sign_in']['per_second']}" for _, _, db in present]],
         ["ms per sign-in / of which password check",
          *[f"{db['sign_in']['ms_per_sign_in']} / {db['sign_in']['ms_per_password_check']}" for _, _, db in present]],
@@ -322,6 +346,11 @@ def checks(results: dict[str, Any]) -> list[tuple[str, bool]]:
         if hooks is not None:
             found.append((f"{label}: every queued webhook delivery arrived and succeeded",
                           hooks["drain"]["succeeded"] == hooks["deliveries"]))
+    baseline = results.get("postgresql", {}).get("refresh_baseline")
+    if baseline is not None and "ratio" in baseline:
+        # Issue 14's target: refresh at 3 times the rate of the code when the issue was filed.
+        found.append(("PostgreSQL: refresh rotations at least 3x the code before issue 14, interleaved in this run",
+                      baseline["ratio"] >= 3))
     revocation = results.get("postgresql", {}).get("revocation")
     if revocation is not None:
         found.append(("PostgreSQL: a revoked credential was never accepted by any instance once the revoking call "

@@ -18,7 +18,7 @@ import django
 
 SIZES = (10, 1_000, 10_000)
 FILL_ROWS, FILL_USERS = 1_000_000, 20_000
-SECTIONS = ("hot", "revocation", "scale", "events", "webhooks", "credentials", "large", "load")
+SECTIONS = ("hot", "revocation", "scale", "events", "webhooks", "credentials", "refresh_baseline", "large", "load")
 
 
 def _log(message: str) -> None:
@@ -116,6 +116,13 @@ def main(argv: list[str]) -> int:
         _log(f"{vendor}: 4. refresh rotations and sign-ins (production Argon2)")
         results["refresh"] = credentials.refresh(rotations=200 if args.quick else 1000)
         results["sign_in"] = credentials.sign_in(sign_ins=5 if args.quick else 20)
+
+    if "refresh_baseline" in wanted:
+        from bench import refresh_baseline
+
+        _log(f"{vendor}: 4b. refresh rotations, interleaved with the code before issue 14 "
+             f"({refresh_baseline.BASELINE[:12]})")
+        results["refresh_baseline"] = refresh_baseline.run(rounds=8 if args.quick else 20, batch=100)
 
     if vendor == "postgresql" and "large" in wanted:
         rows = FILL_ROWS // 10 if args.quick else FILL_ROWS
