@@ -168,7 +168,8 @@ def test_pgbouncer_pooling_disables_server_side_cursors_and_prepared_statements(
     url = "postgres://hj:pw@pgbouncer.internal:6432/hellojohn"
     plain = settings_under({"DJANGO_SECRET_KEY": SECRET, "DATABASE_URL": url})
     assert plain["DISABLE_SERVER_SIDE_CURSORS"] is False
-    assert "prepare_threshold" not in plain["OPTIONS"]
+    # Direct: psycopg prepares the hot paths' server-bound statements (hellojohn_project/postgresql/base.py).
+    assert plain["OPTIONS"]["prepare_threshold"] == 5
     pooled = settings_under({"DJANGO_SECRET_KEY": SECRET, "DATABASE_URL": url, "DATABASE_POOLER": "pgbouncer"})
     assert pooled["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert pooled["OPTIONS"]["prepare_threshold"] is None
