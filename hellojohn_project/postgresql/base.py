@@ -38,19 +38,37 @@ KILL are all seen; through PgBouncer a restart of PostgreSQL leaves the client c
 """
 
 import select
+from typing import Any
 
 from django.db.backends.postgresql.base import TIMESTAMPTZ_OID, ServerBindingCursor
 from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLDatabaseWrapper
+from django.db.backends.postgresql.operations import DatabaseOperations as PostgreSQLDatabaseOperations
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorWrapper
-from psycopg import OperationalError, pq
+from psycopg import DataError, OperationalError, pq
 
 # Reads before giving up on a socket that keeps having data (a flood of notices): the connection
 # is then judged by a round trip, as Django's check would.
 MAX_READS = 8
 
 
+class DatabaseOperations(PostgreSQLDatabaseOperations):
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+        """What the query log shows (DEBUG, the tests' CaptureQueriesContext): psycopg keeps no text for
+        the execution of a prepared statement (`server_bound_cursor`), so it is composed here as
+        Django composes it under server-side binding."""
+        executed = super().last_executed_query(cursor, sql, params)
+        if executed is not None:
+            return executed
+        try:
+            return self.compose_sql(sql, params)
+        except DataError:
+            return sql
+
+
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
+    ops_class = DatabaseOperations
+
     def server_bound_cursor(self) -> CursorWrapper:
         """A cursor (wrapped as Django wraps its own: logged, counted, errors translated) that sends its
         parameters apart from the statement, so psycopg prepares a statement it has run
