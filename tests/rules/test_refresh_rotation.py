@@ -1,11 +1,14 @@
-"""A refresh rotation's write (sessions_app/services/rotation.py): its statements, and its re-checks under concurrency.
+"""A refresh rotation (sessions_app/services/rotation.py): its statements, its rules, its re-checks under concurrency.
 
 Through HTTP, on committed data, with real threads on their own connections (tests/concurrent.py),
-on SQLite and on PostgreSQL. The races are made exact by holding each request between its read and
-its write (a wrapper around `rotation.rotate`), so the write's own re-checks decide, not luck.
+on SQLite and on PostgreSQL. The races are made exact by holding each request at a chosen point: on
+SQLite between its read of the token and its writes (a wrapper around the lookup), on PostgreSQL,
+whose rotation is one statement, right before that statement, or while it waits for a lock another
+connection holds; so the write's own re-checks decide, not luck.
 """
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -109,24 +112,40 @@ def test_with_redis_counting_rate_limits_a_refresh_makes_one_statement_on_postgr
     assert len(statements) == (1 if connection.vendor == "postgresql" else 6), statements
 
 
-def held_between_read_and_write(monkeypatch: pytest.MonkeyPatch, parties: int) -> threading.Barrier:
-    """Every refresh waits, after its read and before its write, until `parties` have got there."""
+def after_the_read(monkeypatch: pytest.MonkeyPatch, then: Callable[[], None]) -> None:
+    """`then()` runs after a refresh read its token and before it writes: on SQLite between the lookup
+    and the writes; on PostgreSQL, where both are one statement, right before that statement."""
+    if connection.vendor == "postgresql":
+        real = rotation.rotate
+
+        def rotate(**kwargs: Any) -> rotation.Rotation:
+            then()
+            return real(**kwargs)
+
+        monkeypatch.setattr(refresh_rules, "rotate", rotate)
+        return
+    real_lookup = rotation.refresh_token_for
+
+    def lookup(**kwargs: Any) -> Any:
+        record = real_lookup(**kwargs)
+        then()
+        return record
+
+    monkeypatch.setattr(rotation, "refresh_token_for", lookup)
+
+
+def held_after_the_read(monkeypatch: pytest.MonkeyPatch, parties: int) -> threading.Barrier:
+    """Every refresh waits after its read (see `after_the_read`) until `parties` have got there."""
     barrier = threading.Barrier(parties)
-    real = rotation.rotate
-
-    def rotate(**kwargs: Any) -> rotation.Rotation:
-        barrier.wait(timeout=30)
-        return real(**kwargs)
-
-    monkeypatch.setattr(refresh_rules, "rotate", rotate)
+    after_the_read(monkeypatch, lambda: barrier.wait(timeout=30))
     return barrier
 
 
-def test_two_refreshes_of_one_token_both_past_the_read_one_wins_and_the_other_revokes_as_reuse(
+def test_two_refreshes_of_one_token_at_once_one_wins_and_the_other_revokes_as_reuse(
         tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
     body = sign_in()
     token, session_id = body["session"]["refresh_token"], body["session"]["id"]
-    held_between_read_and_write(monkeypatch, 2)
+    held_after_the_read(monkeypatch, 2)
 
     results = in_parallel([lambda: refresh(tenant, token)] * 2)
 
@@ -189,17 +208,15 @@ def test_a_revocation_committed_between_read_and_write_issues_nothing(
     body = sign_in()
     session_id = body["session"]["id"]
     before = Session.objects.get(pk=session_id).last_active_at
-    real = rotation.rotate
 
-    def revoked_first(**kwargs: Any) -> rotation.Rotation:
+    def revoke() -> None:
         # Another connection revokes and commits after this request read the token and its session.
         revoker = Thread(lambda: revoke_session(session=Session.objects.get(pk=session_id), actor=SYSTEM,
                                                 reason=RevocationReason.REVOKED_BY_ADMIN))
         revoker.start()
         revoker.outcome()
-        return real(**kwargs)
 
-    monkeypatch.setattr(refresh_rules, "rotate", revoked_first)
+    after_the_read(monkeypatch, revoke)
     status, reply = refresh(tenant, body["session"]["refresh_token"])
 
     assert (status, reply["error"]["code"]) == (401, "session_revoked")
@@ -221,18 +238,55 @@ def test_a_revocation_in_flight_during_the_write_is_waited_for_and_refuses(
             assert release.wait(30)
 
     revoker = Thread(revoke_and_hold)
-    real = rotation.rotate
 
-    def during_revocation(**kwargs: Any) -> rotation.Rotation:
+    def during_revocation() -> None:
         revoker.start()
         assert revoked.wait(30)
         # Committed while this write waits for the row (PostgreSQL) or the database (SQLite).
         threading.Timer(0.3, release.set).start()
-        return real(**kwargs)
 
-    monkeypatch.setattr(refresh_rules, "rotate", during_revocation)
+    after_the_read(monkeypatch, during_revocation)
     status, reply = refresh(tenant, body["session"]["refresh_token"])
     revoker.outcome()
+
+    assert (status, reply["error"]["code"]) == (401, "session_revoked")
+    assert_nothing_issued(session_id, before)
+
+
+@postgres_only
+def test_a_revocation_committed_while_the_statement_waits_for_the_token_issues_nothing(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]]) -> None:
+    """The rotation's statement began (its snapshot shows the session unrevoked) and waits for the
+    token's lock; the holder revokes the session and commits: the statement's session UPDATE,
+    re-evaluated on the newest row, finds it revoked and nothing is written."""
+    body = sign_in()
+    session_id, token = body["session"]["id"], body["session"]["refresh_token"]
+    before = Session.objects.get(pk=session_id).last_active_at
+    locked = threading.Event()
+
+    def hold_the_token_then_revoke() -> None:
+        with transaction.atomic():
+            RefreshToken.objects.select_for_update().get(token_hash=secrets.digest(token))
+            locked.set()
+            with connection.cursor() as cursor:  # until the refresh's statement waits for this lock
+                for _ in range(1000):
+                    # Inside a transaction the statistics views answer from a snapshot unless it is cleared.
+                    cursor.execute("SELECT pg_stat_clear_snapshot()")
+                    cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                   "AND query LIKE %s", ["%WITH presented AS%"])
+                    if cursor.fetchone()[0]:
+                        break
+                    time.sleep(0.01)
+                else:
+                    raise AssertionError("the refresh never waited for the token's lock")
+            revoke_session(session=Session.objects.get(pk=session_id), actor=SYSTEM,
+                           reason=RevocationReason.REVOKED_BY_ADMIN)
+
+    holder = Thread(hold_the_token_then_revoke)
+    holder.start()
+    assert locked.wait(30)
+    status, reply = refresh(tenant, token)
+    holder.outcome()
 
     assert (status, reply["error"]["code"]) == (401, "session_revoked")
     assert_nothing_issued(session_id, before)
