@@ -15,6 +15,10 @@ for _scope in ("SIGN_IN_PER_IP", "SIGN_IN_PER_EMAIL", "SIGN_UP_PER_IP", "SIGN_UP
                "REFRESH_PER_IP", "REFRESH_PER_KEY", "WEB_SIGN_IN"):
     os.environ.setdefault(f"HJ_RATE_{_scope}", "1000000/min")
 
+# Section 3c delivers webhooks to a receiver on loopback, which the outbound checks refuse unless an
+# operator allows its network (HJ_WEBHOOK_ALLOWED_NETWORKS, docs/api.md "Webhooks").
+os.environ.setdefault("HJ_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8")
+
 import warnings  # noqa: E402
 
 from hellojohn_project.settings import *  # noqa: E402, F403
