@@ -44,6 +44,11 @@ _UPSERT = "INSERT INTO hj_rate_counter (digest, count, window_ends_at) VALUES (%
 _CHAINED_UPSERT = ("INSERT INTO hj_rate_counter (digest, count, window_ends_at) "  # noqa: S608
                    "SELECT %s, 1, %s FROM {previous} WHERE {previous}.count <= %s" + _ON_CONFLICT)
 _SWEEP = "DELETE FROM hj_rate_counter WHERE window_ends_at <= %s"
+# On PostgreSQL the sweep takes only the rows nobody holds: a request's chain (`hit_in_order`) holds
+# one counter while it waits for the next, and a sweep that held the next while waiting for the
+# first would deadlock with it. A row skipped now is swept by a later hit.
+_SWEEP_POSTGRESQL = ("DELETE FROM hj_rate_counter WHERE digest IN (SELECT digest FROM hj_rate_counter "
+                     "WHERE window_ends_at <= %s FOR UPDATE SKIP LOCKED)")
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,12 @@ def _hit_chain_postgresql(attempts: Sequence[Attempt], now: float) -> list[Hit]:
 
 def _maybe_sweep(cursor: CursorWrapper, now: float) -> None:
     if random.randrange(_SWEEP_ONE_IN) == 0:  # noqa: S311 (spreading work, not a secret)
-        cursor.execute(_SWEEP, [now])
+        sweep(cursor, now)
+
+
+def sweep(cursor: CursorWrapper, now: float) -> None:
+    """Deletes the counters whose window ended before `now` (on PostgreSQL, those no request holds)."""
+    cursor.execute(_SWEEP_POSTGRESQL if cursor.db.vendor == "postgresql" else _SWEEP, [now])
 
 
 def _digest(key: str) -> str:

@@ -135,7 +135,8 @@ else:
     # Prepared statements, which Django turns off by default: psycopg prepares a statement run 5 times
     # on a connection. Only the hot paths' fixed statements can be (postgresql/base.py
     # `server_bound_cursor`; Django's client-side binding cursors never are): planning a refresh
-    # rotation cost more than executing it (README "Performance", section 4). Not through PgBouncer, below.
+    # rotation cost more than executing it (README "Performance", section 4). Not through PgBouncer, below
+    # (nor through any transaction-pooling proxy: set DATABASE_POOLER=pgbouncer for one).
     DATABASES["default"].setdefault("OPTIONS", {}).setdefault("prepare_threshold", 5)
 # DATABASE_POOLER=pgbouncer: DATABASE_URL is a PgBouncer in transaction pooling, where consecutive
 # transactions of one Django connection may run on different server connections. So no server-side

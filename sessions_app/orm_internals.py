@@ -15,6 +15,9 @@ until `REVIEWED_FOR_DJANGO` below is raised, which is the reminder. It leans on 
   fifth of a refresh token lookup) and `django.db.models.query.get_related_populators()`
   (select_related objects): together the core of `ModelIterable.__iter__`, re-done by
   `PrecompiledLookup.first`.
+- `SQLCompiler.annotation_col_map` (where each annotation's value is in a row), and that a compiled
+  SELECT begins with `SELECT`, never a WITH list of its own, so `PrecompiledLookup.first` can put
+  one before it.
 - `Model.from_db()`, which is public but documented only for overriding.
 - `Field.get_col()`, `DatabaseOperations.get_db_converters()` and `Col.get_db_converters()`: the
   value converters QuerySet iteration applies, re-applied by `update_returning_instances`.

@@ -45,6 +45,7 @@ from django.db.backends.postgresql.base import DatabaseWrapper as PostgreSQLData
 from django.db.backends.postgresql.operations import DatabaseOperations as PostgreSQLDatabaseOperations
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorWrapper
+from django.utils.asyncio import async_unsafe
 from psycopg import DataError, OperationalError, pq
 
 # Reads before giving up on a socket that keeps having data (a flood of notices): the connection
@@ -69,6 +70,7 @@ class DatabaseOperations(PostgreSQLDatabaseOperations):
 class DatabaseWrapper(PostgreSQLDatabaseWrapper):
     ops_class = DatabaseOperations
 
+    @async_unsafe
     def server_bound_cursor(self) -> CursorWrapper:
         """A cursor (wrapped as Django wraps its own: logged, counted, errors translated) that sends its
         parameters apart from the statement, so psycopg prepares a statement it has run

@@ -29,11 +29,15 @@ committed in between) is told apart by `Rotation.retired_meanwhile` and by "ever
 
 The rules are spelled in SQL here and in Python in `Session.status_at` and refresh.py;
 `tests/rules/test_refresh_rotation.py` runs every rule's case, at its boundary, on both databases
-and checks that nothing is written exactly when the Python rules refuse.
+and checks that, with nothing else writing meanwhile, nothing is written exactly when the Python
+rules refuse. (With writes meanwhile the write's newer view decides: a session another request
+touched after the read is rotated, though the rows as read looked idle.)
+
+`_rotating_lookup` is usable only after `_WITH`: its annotations read the WITH list's names.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
@@ -44,8 +48,8 @@ from sessions_app.selectors import idle_timeout_of, refresh_token_for
 from tenants_app import secrets
 from tenants_app.models import Tenant, User
 
-# Positional parameters, in order: digest; now, kind, now, tenant, now, idle cutoff (twice), user
-# status; now; successor digest, kind, now. The lookup's own digest follows.
+# Positional parameters, in order: digest; now, kind, now, tenant, now, idle cutoff, user status;
+# now; successor digest, kind, now. The lookup's own digest follows.
 _WITH = """
 WITH presented AS (
     SELECT id, session_id, retired_at, kind, expires_at FROM sessions_app_refreshtoken
@@ -54,7 +58,7 @@ WITH presented AS (
     UPDATE sessions_app_session SET last_active_at = %s
     WHERE id = (SELECT session_id FROM presented WHERE retired_at IS NULL AND kind = %s AND expires_at > %s)
       AND tenant_id = %s AND revoked_at IS NULL AND expires_at > %s
-      AND (%s::timestamptz IS NULL OR last_active_at > %s)
+      AND last_active_at > %s
       AND EXISTS (SELECT 1 FROM tenants_app_user WHERE id = sessions_app_session.user_id AND status = %s)
     RETURNING id, expires_at
 ), successor AS (
@@ -69,6 +73,8 @@ WITH presented AS (
     RETURNING id
 )
 """
+
+_NO_IDLE_CUTOFF = datetime.min.replace(tzinfo=UTC)
 
 # The token by its digest with its session and user (the tenant is the caller's, compared below),
 # and what the WITH list found (the token's newest row version, read under its lock) and wrote.
@@ -113,10 +119,12 @@ def rotate(*, tenant: Tenant, presented: str, successor_hash: str, now: datetime
 
 def _rotate_postgresql(tenant: Tenant, presented: str, successor_hash: str, now: datetime) -> Rotation:
     idle_timeout = idle_timeout_of(getattr(tenant, "config", None))
-    cutoff = idle_cutoff(now, idle_timeout) if idle_timeout is not None else None
+    # Without an idle timeout, the beginning of time: one parameter type either way, so psycopg
+    # prepares one statement for every tenant (it keys a statement by its parameters' types too).
+    cutoff = idle_cutoff(now, idle_timeout) if idle_timeout is not None else _NO_IDLE_CUTOFF
     digest = secrets.digest(presented)
     record = _rotating_lookup.first(digest, with_clause=_WITH, with_params=(
-        digest, now, CredentialKind.API, now, tenant.id, now, cutoff, cutoff, User.Status.ACTIVE, now,
+        digest, now, CredentialKind.API, now, tenant.id, now, cutoff, User.Status.ACTIVE, now,
         successor_hash, CredentialKind.API, now,
     ))
     # The write names the tenant; the lookup matched on the digest, and the constant-time comparison
@@ -138,6 +146,9 @@ def _rotate_sqlite(tenant: Tenant, presented: str, successor_hash: str, now: dat
     if record is None:
         return Rotation(token=None, successor=None)
     session = record.session
+    # The rules' tenant is the caller's, as on PostgreSQL: the writes' filters and the caller's
+    # explanation then read one config.
+    session.tenant = session.user.tenant = tenant
     successor = RefreshToken(session=session, token_hash=successor_hash, kind=CredentialKind.API,
                              created_at=now, expires_at=session.expires_at)
     usable = active_q(now=now, idle_timeout=idle_timeout_of(getattr(tenant, "config", None)))

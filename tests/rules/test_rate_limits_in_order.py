@@ -8,11 +8,13 @@ connections for the parallel counts (tests/concurrent.py).
 """
 
 import hashlib
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
@@ -21,7 +23,7 @@ from hellojohn_project.counters import Attempt, Hit
 from hellojohn_project.models import RateCounter
 from sessions_app import rate_limits
 from tenants_app.models import ApiKey
-from tests.concurrent import in_parallel, threads_db  # noqa: F401 (threads_db is a fixture)
+from tests.concurrent import Thread, in_parallel, threads_db  # noqa: F401 (threads_db is a fixture)
 from tests.conftest import DESKTOP_CHROME, TenantKeys, client_with, error_code
 
 GENEROUS = "10000/min"
@@ -178,3 +180,39 @@ def test_a_refresh_counts_its_limits_in_one_statement_on_postgresql(tenant: Tena
         statements = [q["sql"] for q in captured.captured_queries
                       if "hj_rate_counter" in q["sql"] and not q["sql"].startswith(counters._SWEEP.split(" WHERE")[0])]
         assert len(statements) == (1 if connection.vendor == "postgresql" else counted_on_sqlite), statements
+
+
+@pytest.mark.usefixtures("threads_db")
+def test_the_sweep_leaves_a_counter_another_request_holds_and_does_not_wait_for_it() -> None:
+    """On PostgreSQL a chain holds its first counter while it waits for the next: a sweep that waited
+    for a held counter could hold another and deadlock with that chain."""
+    ended = time.time() - 60
+    RateCounter.objects.bulk_create([RateCounter(digest=name, count=1, window_ends_at=ended)
+                                     for name in ("held", "free")])
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                list(RateCounter.objects.select_for_update().filter(digest="held"))
+            held.set()
+            assert release.wait(30)
+
+    holder = Thread(hold)
+    holder.start()
+    assert held.wait(30)
+    try:
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET statement_timeout = '5s'")  # a wait would fail here, not hang
+                try:
+                    counters.sweep(cursor, time.time())
+                finally:
+                    cursor.execute("SET statement_timeout = 0")
+            assert set(RateCounter.objects.values_list("digest", flat=True)) == {"held"}
+    finally:
+        release.set()
+        holder.outcome()
+    with connection.cursor() as cursor:
+        counters.sweep(cursor, time.time())
+    assert not RateCounter.objects.exists()

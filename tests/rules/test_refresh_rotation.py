@@ -424,3 +424,24 @@ def test_another_tenants_token_is_no_token_and_is_left_alone(
     assert Session.objects.get(pk=stored.session_id).revoked_at is None
     status, body = refresh(tenant, token)
     assert status == 200, body
+
+
+@postgres_only
+def test_the_rotation_is_a_statement_prepared_once_on_its_connection(
+        tenant: TenantKeys, user: Any, sign_in: Callable[..., dict[str, Any]], settings: Any) -> None:
+    """psycopg prepares a server-bound statement run 5 times (settings.py `prepare_threshold`): one
+    statement whether the tenant has an idle timeout or not (psycopg keys a statement by its text and
+    its parameters' types, and the cutoff is a timestamp either way)."""
+    if settings.DATABASE_POOLER:
+        pytest.skip("no prepared statements through PgBouncer (settings.py)")
+    token = warm_rotation(tenant, sign_in)
+    for n in range(8):
+        TenantConfig.objects.filter(tenant_id=tenant.id).update(idle_timeout=600 if n % 2 else None)
+        change_feed.wait_for_listeners()
+        status, body = refresh(tenant, token)
+        assert status == 200, body
+        token = body["session"]["refresh_token"]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s",
+                       ["%WITH presented AS%"])
+        assert cursor.fetchone()[0] == 1
