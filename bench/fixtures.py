@@ -72,14 +72,14 @@ def fill_sessions_table(*, tenant: Tenant, total: int, users: int) -> int:
         cursor.execute(
             """
             INSERT INTO sessions_app_session (id, tenant_id, user_id, user_agent, ip_address, country,
-                device_type, browser, os, created_at, last_active_at, expires_at, revoked_at, revoked_reason)
+                device_type, browser, os, created_at, last_active_at, expires_at, revoked_at, revoked_reason, flags)
             SELECT 'ses_FILL' || lpad(g::text, 22, '0'), %s, 'usr_FILL' || lpad((1 + g %% %s)::text, 22, '0'),
                    'Mozilla/5.0 (Windows NT 10.0) Chrome/120.0.0.0', '203.0.113.7', 'DE', 'desktop',
                    'Chrome 120', 'Windows 10', t - interval '1 hour', t,
                    CASE WHEN g %% 10 = 0 THEN LEAST(t + interval '1 hour', now() - interval '1 second')
                         ELSE t + interval '30 days' END,
                    CASE WHEN g %% 5 = 1 THEN t ELSE NULL END,
-                   CASE WHEN g %% 5 = 1 THEN 'revoked_by_user' ELSE NULL END
+                   CASE WHEN g %% 5 = 1 THEN 'revoked_by_user' ELSE NULL END, '{}'::jsonb
             FROM (SELECT g, now() - (g %% 43200) * interval '1 minute' AS t
                   FROM generate_series(1, %s) AS g) AS rows
             """,
