@@ -6,7 +6,9 @@ each `go N` line on stdin rotates the session's refresh token N times through th
 and answers one line: the wall-clock and CPU seconds of those N rotations.
 
 Only the checkout's own modules are imported (its bench.fixtures and bench.wsgi_client, which an
-older commit has too), so this one script drives today's tree and the baseline's alike.
+older commit has too), so this one script drives today's tree and the baseline's alike. That is why
+it repeats, rather than imports, section 4's rotation loop (bench/credentials.py) and the database's
+creation (bench/run.py): the baseline's copies of those differ, or are missing.
 """
 
 import os

@@ -307,6 +307,7 @@ def test_after_a_postgresql_restart_the_next_refresh_succeeds(logging_cluster: C
         assert rotate() == 200
         time.sleep(0.2)
         statements = app_statements(logging_cluster, since)
+    assert sum("UPDATE" in sql for _, sql in statements) >= 2, statements  # the log shows the two rotations
     assert [sql for _, sql in statements if sql.strip() == "SELECT 1"] == []
 
 
